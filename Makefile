@@ -1,0 +1,43 @@
+# nnrecipe: `make demo` and `make test` are all a newcomer needs; each target sets itself up.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# the venv is (re)installed whenever the dependency list changes: its stamp is named after pyproject.toml's hash
+HASH := $(shell sha256sum pyproject.toml | cut -c1-16)
+STAMP := $(VENV)/.nnrecipe-$(HASH)
+
+.PHONY: venv demo test lab docs bench clean-venv
+
+venv: $(STAMP)
+	@# a venv shared between clones (CI) must import this clone's package: re-point the editable install if not
+	@$(PY) -c "import nnrecipe,os,sys; sys.exit(os.path.dirname(os.path.realpath(nnrecipe.__file__)) != os.path.realpath('nnrecipe'))" 2>/dev/null \
+	  || $(PY) -m pip install -q --no-deps -e .
+	@echo "venv ready: $(VENV)"
+
+$(STAMP):
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -U pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.nnrecipe-*
+	@touch $@
+
+demo: venv
+	$(VENV)/bin/nnrecipe demo --out runs/demo
+
+test: venv
+	PATH="$(abspath $(VENV))/bin:$$PATH" bash tools/check_sync.sh
+	$(VENV)/bin/nbdev-test --n-workers 2 --timing
+	$(VENV)/bin/pytest tests
+
+lab: venv
+	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir recipe_nb
+
+docs: venv
+	$(PY) -m pip install -q -e '.[docs]'
+	$(PY) tools/build_docs.py
+
+bench: venv
+	$(PY) bench/run.py
+
+clean-venv:
+	rm -rf $(VENV)
