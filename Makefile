@@ -26,8 +26,9 @@ demo: venv
 
 test: venv
 	PATH="$(abspath $(VENV))/bin:$$PATH" bash tools/check_sync.sh
-	$(VENV)/bin/nbdev-test --n-workers 2 --timing
-	$(VENV)/bin/pytest tests
+	@# two notebooks at a time, one thread each: two 2-thread trainings on 2 cores mostly wait on each other
+	OMP_NUM_THREADS=1 $(VENV)/bin/nbdev-test --n-workers 2 --timing
+	$(VENV)/bin/pytest tests --durations=15 --timeout 900
 
 lab: venv
 	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir recipe_nb
