@@ -1,7 +1,6 @@
 "Look at the data: the recipe step's outputs, bad input end to end, a durable ledger, and label issues found."
 import json, os, shutil, subprocess, sys, tempfile, textwrap
 from pathlib import Path
-import numpy as np, pandas as pd
 import pytest
 from nnrecipe.data import digits, load_items, dataloaders
 from nnrecipe.review import (scan, find_issues, bad_images, Ledger, apply, candidates, review, flip_labels, label_issues,
@@ -129,7 +128,7 @@ def test_materialize_undo_byte_for_byte(tmp_path):
 def test_label_issues_found_on_flipped_digits():
     "5% of the digits' labels flipped at random: the default cheap setting finds most of them and little else."
     items = flip_labels(load_items(digits()), 0.05, seed=0)
-    li = label_issues(items, progress=False)   # 5 folds of small_cnn, 8 epochs at 16 px
+    li = label_issues(items, repeats=1, progress=False)   # 5 folds of small_cnn, 8 epochs at 16 px, once (half the default)
     sc = li.score(items.fname[items.flipped])
     # bench/bench_label_issues.py measures the goal (precision >= 0.95, recall >= 0.89) over several seeds;
     # one run varies by a few images, so this guards against a broken pipeline, not a lost percent

@@ -5,7 +5,7 @@ renders, a click that never reaches the kernel) are a common real failure; this 
 render, a relabel chosen in the page and an exclude clicked in the page both land in the ledger on disk.
 Chromium comes from Debian (`apt-get install -y chromium`, done here when missing), never from `playwright install`.
 """
-import json, os, secrets, shutil, socket, subprocess, sys, time, urllib.request
+import os, secrets, shutil, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import nbformat, pytest
 
@@ -50,9 +50,9 @@ def lab(tmp_path):
         log.close()
 
 def test_review_widget_in_jupyterlab(lab):
-    from playwright.sync_api import sync_playwright, TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import sync_playwright
     from nnrecipe.data import digits, load_items
-    from nnrecipe.review import candidates, Ledger
+    from nnrecipe.review import Ledger
     base, token, folder = lab
     items = load_items(digits()).iloc[::100].reset_index(drop=True)
     first, second = items.fname[0], items.fname[1]
