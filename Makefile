@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 HASH := $(shell sha256sum pyproject.toml | cut -c1-16)
 STAMP := $(VENV)/.nnrecipe-$(HASH)
 
-.PHONY: venv demo test lab docs bench clean-venv
+.PHONY: venv demo test lab tensorboard docs bench clean-venv
 
 venv: $(STAMP)
 	@# a venv shared between clones (CI) must import this clone's package: re-point the editable install if not
@@ -32,6 +32,10 @@ test: venv
 
 lab: venv
 	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --no-browser --notebook-dir recipe_nb
+
+# raw, unsmoothed loss: set TensorBoard's Smoothing slider to 0 (the curves nnrecipe plots are never smoothed)
+tensorboard: venv
+	$(VENV)/bin/tensorboard --logdir runs --host 127.0.0.1
 
 docs: venv
 	$(PY) -m pip install -q -e '.[docs]'

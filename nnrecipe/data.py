@@ -4,12 +4,12 @@
 
 # %% ../nbs/00_data.ipynb #7d4de6d5
 from __future__ import annotations
-import csv, json, os, shutil
+import csv, json, os, shutil, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image, ImageDraw
 from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, ResizeMethod,
-                               get_image_files, image_extensions)
+                               get_image_files, image_extensions, TransformBlock, IntToFloatTensor, PILImage)
 
 # %% auto #0
 __all__ = ['SHAPES', 'cache_dir', 'digits', 'draw_shape', 'shapes', 'load_items', 'dataloaders', 'subset']
@@ -178,7 +178,12 @@ def _truthy(v)->bool:
 
 def _from_csv(csv_path:Path, fn_col, label_col, valid_col)->pd.DataFrame:
     "Items from a CSV of file names and labels."
-    df = pd.read_csv(csv_path, dtype={fn_col: str, label_col: str}, keep_default_na=False)
+    try: df = pd.read_csv(csv_path, dtype={fn_col: str, label_col: str}, keep_default_na=False)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{csv_path} is not UTF-8 text (byte {e.object[e.start:e.start+1]!r} at offset {e.start}): save it "
+                         f"as UTF-8 (spreadsheets: 'CSV UTF-8'), e.g. iconv -f latin1 -t utf-8.") from None
+    except pd.errors.ParserError as e:
+        raise ValueError(f"{csv_path} is not a well-formed CSV ({str(e).strip()}): fix that line, or quote fields holding commas.") from None
     missing = [c for c in (fn_col, label_col) if c not in df.columns]
     if missing:
         raise ValueError(f"{csv_path} has no column {', '.join(map(repr, missing))} (its columns are {list(df.columns)}). "
@@ -196,6 +201,26 @@ def _from_csv(csv_path:Path, fn_col, label_col, valid_col)->pd.DataFrame:
                          f"file, {df[fn_col].iloc[empty[0]]}). Give them a label or drop them.")
     res = pd.DataFrame(dict(fname=[os.path.abspath(f) for f in fnames], label=df[label_col].astype(str)))
     if valid_col in df.columns: res['is_valid'] = [_truthy(v) for v in df[valid_col]]
+    return _tidy(res, csv_path)
+
+def _tidy(res:pd.DataFrame, where)->pd.DataFrame:
+    "Strip spaces around labels and drop repeated rows, saying so; warn about a file listed with two labels."
+    spaced = sorted(set(l for l in res.label if l != l.strip()))
+    if spaced:  # ' cat' and 'cat' would be two classes
+        warnings.warn(f"{len(spaced)} labels in {where} have spaces around them, e.g. {spaced[0]!r}: stripped, so "
+                      f"{spaced[0]!r} counts as {spaced[0].strip()!r}. Fix the file to silence this.")
+        res['label'] = res.label.str.strip()
+    rep = res.duplicated()
+    if rep.any():  # the same image twice would count double in training
+        warnings.warn(f"{int(rep.sum())} rows of {where} repeat an earlier row, e.g. {res.fname[rep].iloc[0]}: "
+                      f"each is kept once. Drop the repeats from the file to silence this.")
+        res = res[~rep].reset_index(drop=True)
+    two = res.fname.duplicated(keep=False)
+    if two.any():
+        f = res.fname[two].iloc[0]
+        warnings.warn(f"{res.fname[two].nunique()} files of {where} are listed more than once with different labels or "
+                      f"splits, e.g. {f} as {sorted(res.label[res.fname == f])}: find_issues reports them as conflicting "
+                      f"labels or leakage; keep one row per file.")
     return res
 
 # %% ../nbs/00_data.ipynb #bfc6381a
@@ -210,8 +235,9 @@ def load_items(source,                  # folder of class folders, CSV of fname,
     if isinstance(source, (list, tuple)):
         files = [Path(f) for f in source]
         absent = [f for f in files if not f.is_file()]
-        if absent: raise FileNotFoundError(f"{len(absent)} of {len(files)} listed files do not exist, e.g. {absent[0]}.")
-        df = pd.DataFrame(dict(fname=[os.path.abspath(f) for f in files], label=[f.parent.name for f in files]))
+        if absent: raise FileNotFoundError(f"{len(absent)} of {len(files)} listed files do not exist, e.g. {absent[0]}: "
+                                           f"fix those paths or leave them out of the list.")
+        df = _tidy(pd.DataFrame(dict(fname=[os.path.abspath(f) for f in files], label=[f.parent.name for f in files])), 'the list')
     else:
         source = Path(source).expanduser()
         if not source.exists():
@@ -219,12 +245,20 @@ def load_items(source,                  # folder of class folders, CSV of fname,
         if source.is_dir(): df = _from_folder(source)
         elif source.suffix.lower() in ('.csv', '.tsv', '.txt'): df = _from_csv(source, fn_col, label_col, valid_col)
         else: raise ValueError(f"{source} is neither a folder nor a CSV: pass a folder of class folders or a CSV of fname,label.")
-    if len(df)==0: raise ValueError(f"No images found in {source} (looked for {', '.join(sorted(image_extensions)[:6])}, ...).")
+    if len(df)==0: raise ValueError(f"No images found in {source} (looked for {', '.join(sorted(image_extensions)[:6])}, ...): "
+                                    f"put images in class folders (root/label/image.png) or name them in the CSV's {fn_col!r} column.")
     if 'is_valid' not in df.columns: df['is_valid'] = _stratified_valid(df.label, valid_pct, seed)
     df.attrs['source'] = str(source) if not isinstance(source, (list, tuple)) else 'list'
     return df.reset_index(drop=True)
 
 # %% ../nbs/00_data.ipynb #11f6f637
+def _open_image(fn)->PILImage:
+    "`PILImage.create(fn)`, failing with the file's path and what to do rather than PIL's traceback."
+    try: return PILImage.create(fn)
+    except Exception as e:
+        raise ValueError(f"{fn} cannot be read as an image ({type(e).__name__}: {e}). Leave unreadable files out: "
+                         f"items = nnrecipe.review.apply(items, scan=nnrecipe.review.scan(items)).") from None
+
 def dataloaders(items:pd.DataFrame,  # from `load_items` (fname, label, is_valid)
                 size:int=224,        # side images are squished to; pass the native size for small images (digits: 32)
                 bs:int=64,           # batch size
@@ -232,7 +266,7 @@ def dataloaders(items:pd.DataFrame,  # from `load_items` (fname, label, is_valid
                 batch_tfms=None,     # e.g. `aug_transforms()`; none by default
                 num_workers:int=None,# decoding processes; default 0 on a CPU (training needs the cores), 8 at most on a GPU
                 seed:int=42,         # shuffling seed
-                **kwargs,            # passed to `DataBlock.dataloaders`, e.g. device
+                **kwargs,            # passed to `DataBlock.dataloaders`, e.g. device; a training split smaller than `bs` is one batch
                ):
     "fastai DataLoaders for `items`, with no augmentation unless asked for."
     missing = {'fname','label','is_valid'} - set(items.columns)
@@ -240,11 +274,21 @@ def dataloaders(items:pd.DataFrame,  # from `load_items` (fname, label, is_valid
     if not items.is_valid.any() or items.is_valid.all():
         raise ValueError(f"items need both a training and a validation split ({int(items.is_valid.sum())} of {len(items)} "
                          f"are marked is_valid): pass valid_pct > 0 to load_items or fix the is_valid column.")
-    dblock = DataBlock(blocks=(ImageBlock, CategoryBlock), get_x=ColReader('fname'), get_y=ColReader('label'),
+    dblock = DataBlock(blocks=(TransformBlock(type_tfms=_open_image, batch_tfms=IntToFloatTensor), CategoryBlock),
+                       get_x=ColReader('fname'), get_y=ColReader('label'),
                        splitter=ColSplitter('is_valid'),
                        item_tfms=item_tfms if item_tfms is not None else Resize(size, method=ResizeMethod.Squish),
                        batch_tfms=batch_tfms)
     if num_workers is None: num_workers = min(8, os.cpu_count() or 1) if torch.cuda.is_available() else 0
+    is_valid = items.is_valid.astype(bool)
+    unseen = sorted(set(items.label[is_valid].astype(str)) - set(items.label[~is_valid].astype(str)))
+    if unseen:  # fastai would fail on the first validation batch, after a training epoch
+        eg = items.fname[is_valid & items.label.astype(str).isin(unseen)]
+        raise ValueError(f"{len(eg)} validation items carry labels never seen in training: {', '.join(map(repr, unseen[:3]))} "
+                         f"(e.g. {eg.iloc[0]}). The model cannot predict them: move some of those images into the "
+                         f"training split, or drop them.")
+    n_train = int((~is_valid).sum())
+    if n_train < bs and 'drop_last' not in kwargs: kwargs['drop_last'] = False  # else the training set has no full batch: 0 steps
     dls = dblock.dataloaders(items, bs=bs, num_workers=num_workers, seed=seed, **kwargs)
     dls.items = items
     return dls

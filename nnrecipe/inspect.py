@@ -31,7 +31,11 @@ def _batch_of(o):
         if not hasattr(cap, 'xb'): raise RuntimeError("The learner's fit ended before its first batch: is the training set empty?")
         return cap.xb[0], cap.yb[0] if cap.yb else None, cap.mix, o.dls
     dls = o
-    xb,*yb = dls.train.one_batch() if hasattr(dls, 'train') else dls.one_batch()
+    dl = dls.train if hasattr(dls, 'train') else dls
+    if hasattr(dl, '__len__') and len(dl) == 0:
+        raise ValueError(f"The training DataLoader has no batch: {getattr(dl, 'n', '?')} items at bs={getattr(dl, 'bs', '?')} with "
+                         f"drop_last={getattr(dl, 'drop_last', '?')}. Lower bs, or build them with nnrecipe.data.dataloaders.")
+    xb,*yb = dl.one_batch()
     return xb, (yb[0] if yb else None), None, dls
 
 # %% ../nbs/02_inspect.ipynb #a9272519

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_review.ipynb #b78fe8a5
 from __future__ import annotations
-import hashlib, io, json, math, os, shutil, sqlite3, stat, time, warnings
+import errno, hashlib, io, json, math, os, shutil, sqlite3, stat, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
@@ -48,12 +48,17 @@ def _gray(im:Image.Image)->np.ndarray:
     if im.mode not in ('L', 'RGB', 'RGBA', 'LA', 'CMYK', 'YCbCr', 'P', 'PA', '1'): im = im.convert('RGB')
     return np.asarray(im.convert('L'), dtype=np.float32)
 
+_DCT8 = 2*np.cos(np.pi*np.arange(8)[:, None]*(2*np.arange(32)[None, :] + 1)/64)  # the 8 lowest rows of scipy's DCT-II, N=32
+
 def _phash(g:np.ndarray)->str:
-    "imagehash's `phash`, bit for bit (tested below), with scipy.fft: 3x faster, it was a quarter of a scan's time."
-    from scipy.fft import dct
+    "imagehash's `phash`, bit for bit (tested below): 5x faster, it was a quarter of a scan's time."
     a = np.asarray(Image.fromarray(g.astype(np.uint8)).resize((32, 32), Image.LANCZOS), dtype=np.float64)
-    low = dct(dct(a, axis=0), axis=1)[:8, :8]
-    return np.packbits(low > np.median(low)).tobytes().hex()
+    low = _DCT8 @ a @ _DCT8.T   # the 8x8 low frequencies only, as two small products
+    med = np.median(low)
+    if (np.abs(low - med) < 1e-7*(np.abs(low).max() + 1)).sum() > 1:  # a near tie decides a bit (flat images): the
+        from scipy.fft import dct                                       # rounding of imagehash's own DCT decides it
+        low = dct(dct(a, axis=0), axis=1)[:8, :8]; med = np.median(low)
+    return np.packbits(low > med).tobytes().hex()
 
 # %% ../nbs/01_review.ipynb #6e0dcc5e
 def _facts(path:str)->dict:
@@ -96,8 +101,9 @@ def _facts(path:str)->dict:
         msg = str(e)
         return {**r, 'error': f"truncated: {msg}" if 'truncated' in msg else f"cannot decode: {type(e).__name__}: {msg}"}
     lap = 4*g[1:-1,1:-1] - g[:-2,1:-1] - g[2:,1:-1] - g[1:-1,:-2] - g[1:-1,2:] if min(g.shape) > 2 else np.zeros(1)
-    r.update(readable=True, brightness=float(g.mean()), contrast=float(g.std()),
-             sharpness=float(lap.std()/(g.std()+1)),  # edge strength per unit of contrast: low means blurry
+    sd = float(g.std())
+    r.update(readable=True, brightness=float(g.mean()), contrast=sd,
+             sharpness=float(lap.std()/(sd + 1)),  # edge strength per unit of contrast: low means blurry
              phash=_phash(g))
     return r
 
@@ -345,7 +351,9 @@ def _thumb(fname, size:int=96):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            im = Image.open(fname); im.draft('RGB', (size, size)); im = im.convert('RGB'); im.thumbnail((size, size))
+            with Image.open(fname) as im:   # closed also when decoding fails
+                im.draft('RGB', (size, size)); im = im.convert('RGB')
+            im.thumbnail((size, size))
             return im
     except Exception: return None
 
@@ -414,6 +422,46 @@ def check_label(label)->str:
     return s
 
 # %% ../nbs/01_review.ipynb #9b68a221
+def _fsync_dir(d:Path):
+    "Make a new or renamed directory entry durable (a no-op where a directory cannot be opened)."
+    try: fd = os.open(d, os.O_RDONLY)
+    except OSError: return
+    try: os.fsync(fd)
+    except OSError: pass
+    finally: os.close(fd)
+
+def _append(path:Path, data:bytes):
+    "Append one line with O_APPEND and fsync it before returning; a line torn by an earlier crash is closed first."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        try: import fcntl; fcntl.flock(fd, fcntl.LOCK_EX)  # two writers: the check below and the write go together
+        except (ImportError, OSError): pass                 # (a killed writer's lock is released by the kernel)
+        end = os.lseek(fd, 0, os.SEEK_END)
+        if end and _last_byte(path) != b'\n':
+            data = b'\n' + data   # never glue a record onto a torn one: the line would hold neither
+        while data: data = data[os.write(fd, data):]
+        os.fsync(fd)
+    finally: os.close(fd)
+    if new: _fsync_dir(path.parent)
+
+def _last_byte(path:Path)->bytes:
+    with open(path, 'rb') as f: f.seek(-1, os.SEEK_END); return f.read(1)
+
+def _read_jsonl(path:Path)->list:
+    "The JSON records of a file, one a line. A line torn by a crash is skipped; a line that is no record is skipped with a warning."
+    recs, bad = [], []
+    for i,line in enumerate(path.read_bytes().decode('utf-8', errors='replace').splitlines()):
+        if not line.strip(): continue
+        try: rec = json.loads(line)
+        except json.JSONDecodeError: rec = None
+        if isinstance(rec, dict): recs.append(rec)
+        elif not line.lstrip().startswith('{'): bad.append(i + 1)   # a torn record starts with '{'; anything else was typed in
+    if bad: warnings.warn(f"{path}: line {bad[0]}{f' and {len(bad)-1} more' if len(bad) > 1 else ''} is not a JSON record and "
+                          f"was skipped (edited by hand?). Fix or delete it.")
+    return recs
+
 class Ledger:
     "An append-only record of review decisions: one JSON line each, on disk before `record` returns."
     def __init__(self, path): self.path = Path(path)
@@ -425,21 +473,23 @@ class Ledger:
         elif new_label is not None: raise ValueError(f"new_label={new_label!r} only goes with decision 'relabel', not {decision!r}.")
         rec = dict(path=str(fname), old_label=str(old_label), decision=decision, new_label=new_label, reason=str(reason or ''),
                    time=time.strftime('%Y-%m-%dT%H:%M:%S%z'), who=who)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, 'a', encoding='utf-8') as f:
-            f.write(json.dumps(rec, ensure_ascii=False) + '\n')
-            f.flush(); os.fsync(f.fileno())
+        _append(self.path, (json.dumps(rec, ensure_ascii=False) + '\n').encode('utf-8'))
         return rec
 
     def read(self)->pd.DataFrame:
         "Every decision, oldest first (a last line torn by a crash is skipped)."
         cols = ['path', 'old_label', 'decision', 'new_label', 'reason', 'time', 'who']
         if not self.path.exists(): return pd.DataFrame(columns=cols)
-        recs = []
-        for line in self.path.read_text(encoding='utf-8').splitlines():
-            try: recs.append(json.loads(line))
-            except json.JSONDecodeError: continue
-        return pd.DataFrame(recs, columns=cols)
+        return pd.DataFrame(_read_jsonl(self.path), columns=cols)
+
+    def in_force(self)->pd.DataFrame:
+        "`latest`, refusing a decision or a new label that `record` would not have written (a hand-edited ledger)."
+        lat = self.latest()
+        odd = lat[~lat.decision.isin(DECISIONS)]
+        if len(odd): raise ValueError(f"{self.path} holds the decision {odd.decision.iloc[0]!r} for {odd.index[0]}: decisions are "
+                                      f"{DECISIONS}. Fix that line of the ledger, or record a new decision for the file.")
+        for lbl in lat.new_label[lat.decision == 'relabel'].unique(): check_label(lbl)
+        return lat
 
     def latest(self)->pd.DataFrame:
         "The decision in force for each file: its last one."
@@ -462,11 +512,10 @@ def apply(items:pd.DataFrame,     # from `load_items` (fname, label, is_valid)
         bad = set(scan.fname[~scan.readable])
         drop = out.fname.isin(bad); n['unreadable'] = int(drop.sum()); out = out[~drop]
     if ledger is not None:
-        led = (ledger if isinstance(ledger, Ledger) else Ledger(ledger)).latest()
+        led = (ledger if isinstance(ledger, Ledger) else Ledger(ledger)).in_force()  # a hand-edited ledger gets the same checks
         dec = out.fname.map(led.decision)
         new = out.fname.map(led.new_label)
         rel = dec == 'relabel'
-        for lbl in new[rel].unique(): check_label(lbl)  # a hand-edited ledger gets the same check
         n['relabelled'] = int((rel & (new != out.label)).sum())
         out.loc[rel, 'label'] = new[rel]
         gone = (dec == 'exclude') | ((dec == 'unsure') & (unsure == 'exclude'))
@@ -487,13 +536,27 @@ def _file_hash(path)->str:
         for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
     return h.hexdigest()
 
-def _journal(q:Path, rec:dict):
-    with open(q/'journal.jsonl', 'a', encoding='utf-8') as f:
-        f.write(json.dumps(rec, ensure_ascii=False) + '\n'); f.flush(); os.fsync(f.fileno())
+def _journal(q:Path, rec:dict): _append(q/'journal.jsonl', (json.dumps(rec, ensure_ascii=False) + '\n').encode('utf-8'))
 
 def _journal_read(q:Path)->list:
     p = q/'journal.jsonl'
-    return [json.loads(l) for l in p.read_text(encoding='utf-8').splitlines() if l.strip()] if p.exists() else []
+    return _read_jsonl(p) if p.exists() else []
+
+def _writable(d:Path)->bool:
+    "May we write in folder `d`? Its read-only mode bits count even for root, who could write anyway."
+    return os.access(d, os.W_OK) and bool(os.stat(d).st_mode & 0o222)
+
+def _move(src:Path, dst:Path):
+    "Move a file so that a kill at any moment leaves it whole in one place (a rename), or whole in both (across disks)."
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try: os.rename(src, dst)
+    except OSError as e:
+        if e.errno != errno.EXDEV: raise
+        tmp = dst.with_name(f'.{dst.name}.nnr-tmp')
+        shutil.copy2(src, tmp)
+        with open(tmp, 'rb') as f: os.fsync(f.fileno())
+        os.rename(tmp, dst); _fsync_dir(dst.parent); os.unlink(src)
+    _fsync_dir(dst.parent); _fsync_dir(src.parent)
 
 # %% ../nbs/01_review.ipynb #d8367c95
 def materialize(ledger,            # a `Ledger` or its path
@@ -502,13 +565,18 @@ def materialize(ledger,            # a `Ledger` or its path
                )->pd.DataFrame:    # one row per file moved: src, dst
     "Move the files whose decision is 'exclude' into a quarantine folder, journalled; `undo` moves them back."
     root = Path(root).absolute()
+    if not root.is_dir(): raise FileNotFoundError(f"The dataset folder {root} does not exist: pass the folder the excluded files live in.")
     q = Path(quarantine).absolute() if quarantine is not None else root.with_name(root.name + '.quarantine')
     if _within(q, root): raise ValueError(f"The quarantine folder {q} is inside the dataset {root}: it would be read as a class. Choose a folder outside it.")
-    led = (ledger if isinstance(ledger, Ledger) else Ledger(ledger)).latest()
+    led = (ledger if isinstance(ledger, Ledger) else Ledger(ledger)).in_force()
     srcs = [Path(p) for p in led.index[led.decision == 'exclude']]
     outside = [s for s in srcs if not _within(s.parent, root) or s.name in ('', '.', '..')]
     if outside: raise ValueError(f"{len(outside)} excluded files are not inside the dataset {root}, e.g. {outside[0]}: "
                                  f"materialize only moves files within `root`. Pass the folder that holds them.")
+    ro = sorted({str(s.parent) for s in srcs if s.exists() and not _writable(s.parent)})
+    if ro: raise PermissionError(f"{len(ro)} folder(s) of the dataset are read-only, e.g. {ro[0]}: nothing was moved. Leave the "
+                                 f"files in place (apply(items, ledger) leaves them out without moving anything), or make "
+                                 f"the folders writable first (chmod u+w).")
     q.mkdir(parents=True, exist_ok=True)
     moved = []
     for s in srcs:
@@ -516,26 +584,32 @@ def materialize(ledger,            # a `Ledger` or its path
         dst = q/s.absolute().relative_to(root)
         if dst.exists(): raise FileExistsError(f"{dst} exists already: nnrecipe never overwrites a file. Move it away first.")
         h = _file_hash(s)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(s), str(dst))
+        now = time.strftime('%Y-%m-%dT%H:%M:%S%z')
+        _journal(q, dict(op='intent', src=str(s), dst=str(dst), hash=h, bytes=s.stat().st_size, time=now))  # written ahead: a
+        _move(s, dst)                                                           # kill after the move still leaves a trace to undo
         if _file_hash(dst) != h: raise OSError(f"{dst} differs from {s} after the move; both are kept, check the disk.")
-        rec = dict(op='move', src=str(s), dst=str(dst), hash=h, bytes=dst.stat().st_size, time=time.strftime('%Y-%m-%dT%H:%M:%S%z'))
+        rec = dict(op='move', src=str(s), dst=str(dst), hash=h, bytes=dst.stat().st_size, time=now)
         _journal(q, rec); moved.append(rec)
     return pd.DataFrame(moved, columns=['op', 'src', 'dst', 'hash', 'bytes', 'time'])
 
 def undo(quarantine)->pd.DataFrame:  # one row per file moved back
     "Move every quarantined file back where it came from, byte for byte, as the journal says."
     q = Path(quarantine)
-    if not (q/'journal.jsonl').exists(): raise FileNotFoundError(f"No journal in {q}: it is not a quarantine folder written by materialize.")
+    if not (q/'journal.jsonl').exists():
+        raise FileNotFoundError(f"No journal in {q}: it is not a quarantine folder written by materialize. Pass the folder "
+                                f"materialize moved files to (by default `<dataset>.quarantine`, beside the dataset).")
     back = []
     for rec in reversed(_journal_read(q)):
-        if rec['op'] != 'move': continue
+        if rec.get('op') not in ('move', 'intent'): continue  # 'intent': a move a kill may have cut short
         src,dst = Path(rec['src']), Path(rec['dst'])
-        if not dst.exists(): continue  # restored already
-        if src.exists(): raise FileExistsError(f"{src} exists again: undo never overwrites it. {dst} is kept in the quarantine.")
+        if not dst.exists(): continue  # restored already, or never moved
+        if src.exists():
+            if rec['op'] == 'intent' and _file_hash(src) == rec['hash'] == _file_hash(dst):
+                os.unlink(dst); continue  # a copy across disks was cut short before the original was removed: keep the original
+            raise FileExistsError(f"{src} exists again: undo never overwrites it. {dst} is kept in the quarantine; compare "
+                                  f"the two and move one away, then undo again.")
         if _file_hash(dst) != rec['hash']: raise OSError(f"{dst} changed since it was quarantined (hash differs); it is left where it is.")
-        src.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(dst), str(src))
+        _move(dst, src)
         r = dict(op='restore', src=str(src), dst=str(dst), hash=rec['hash'], bytes=rec['bytes'], time=time.strftime('%Y-%m-%dT%H:%M:%S%z'))
         _journal(q, r); back.append(r)
     return pd.DataFrame(back, columns=['op', 'src', 'dst', 'hash', 'bytes', 'time'])
@@ -628,7 +702,7 @@ class Review:
         self.cands, self.size, self.page_size = cands.reset_index(drop=True), size, page_size
         self.ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
         self.classes = sorted(map(str, classes if classes is not None else cands.label.dropna().unique()))
-        lat = self.ledger.latest()
+        lat = self.ledger.in_force()   # a hand-edited ledger fails here, saying which line, not in a tile
         self.decisions = {p: (r.decision, r.new_label if isinstance(r.new_label, str) else None) for p,r in lat.iterrows()}
         issues = list(dict.fromkeys(self.cands.issue))
         self.issue = W.Dropdown(options=issues, value=issue or issues[0], description='show')
@@ -826,6 +900,9 @@ def label_issues(items:pd.DataFrame,   # fname, label
     if probs is None: probs, classes = out_of_fold(items, **kwargs)
     secs = time.time() - t
     classes = list(classes) if classes is not None else sorted(items.label.astype(str).unique())
+    if np.shape(probs) != (len(items), len(classes)):
+        raise ValueError(f"probs has shape {np.shape(probs)}, not (items, classes) = ({len(items)}, {len(classes)}): pass the "
+                         f"out-of-fold probabilities of these items, one column per class in `classes` order.")
     y = items.label.astype(str).map({c:i for i,c in enumerate(classes)})
     if y.isna().any(): raise ValueError(f"label {items.label[y.isna()].iloc[0]!r} is not among the classes {classes}.")
     y = y.to_numpy(int)

@@ -63,8 +63,15 @@ def test_empty_validation_set(small, tmp_path):
 
 def test_unseen_validation_labels(small, tmp_path):
     it = small.copy(); it.loc[it.is_valid & (it.label=='5'), 'label'] = 'five'
+    # nnrecipe's own loader refuses them before any training ...
+    with pytest.raises(ValueError, match=r"labels never seen in training: 'five' \(e\.g\. /.*\.png\).*training split"):
+        dataloaders(it, size=32)
+    # ... and baseline_learner's checks catch them in DataLoaders built any other way
+    from fastai.vision.all import DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize
+    db = DataBlock(blocks=(ImageBlock, CategoryBlock), get_x=ColReader('fname'), get_y=ColReader('label'),
+                   splitter=ColSplitter('is_valid'), item_tfms=Resize(32))
     with pytest.raises(ValueError, match=r"labels never seen in training: 'five' \(/.*\.png\).*training split"):
-        baseline_learner(dataloaders(it, size=32), pretrained=False, run_dir=tmp_path)
+        baseline_learner(db.dataloaders(it, bs=16, num_workers=0), pretrained=False, run_dir=tmp_path)
 
 def test_mixed_sizes_without_resize(small, tmp_path):
     for i,f in enumerate(small.fname.iloc[:8]):

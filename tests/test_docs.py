@@ -165,3 +165,65 @@ def test_read_sidebar(tmp_path):
     (tmp_path/'sidebar.yml').write_text(yaml.safe_dump({'website': {'sidebar': {'contents': [
         'index.ipynb', {'section': 'A', 'contents': ['00_a.ipynb', '01_b.ipynb']}, '02_c.ipynb']}}}))
     assert bd.read_sidebar(tmp_path) == [(None, ['index.ipynb']), ('A', ['00_a.ipynb', '01_b.ipynb']), (None, ['02_c.ipynb'])]
+
+def test_missing_sidebar_entry_fails_loudly(tmp_path):
+    (tmp_path/'00_a.ipynb').write_text('{}')
+    (tmp_path/'sidebar.yml').write_text(yaml.safe_dump({'website': {'sidebar': {'contents': [
+        '00_a.ipynb', {'section': 'B', 'contents': ['05_gone.ipynb', 'https://docs.fast.ai']}]}}}))
+    assert bd.missing_sidebar_entries(tmp_path) == ['05_gone.ipynb']
+
+def test_sidebar_in_sync_with_nbs():
+    "Every notebook of nbs/ has its page in the navigation, and every sidebar entry exists: new pages are never orphans."
+    listed = {Path(e).as_posix() for _, es in bd.read_sidebar(NBS) for e in es if '://' not in e}
+    have = {p.relative_to(NBS).as_posix() for p in NBS.glob('*.ipynb') if not p.name.startswith(('_', '.'))}
+    assert not bd.missing_sidebar_entries(NBS), f'nbs/sidebar.yml lists missing notebooks: {bd.missing_sidebar_entries(NBS)}'
+    assert have <= listed, f'notebooks missing from nbs/sidebar.yml: {sorted(have - listed)}'
+
+# ---- the built site in a real browser ----------------------------------------------------------------------------
+
+def _browse(pages):
+    "Open each page in Debian's headless chromium: failed requests, images that did not decode, broken internal links/anchors."
+    from playwright.sync_api import sync_playwright
+    from test_review_browser import _chromium  # apt-get installs Debian's chromium when missing
+    failed, imgs, links, ids = [], [], set(), {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_chromium(), args=['--headless', '--no-sandbox', '--disable-gpu',
+                                                                        '--disable-background-networking'])
+        try:
+            page = browser.new_page()
+            page.on('requestfailed', lambda r: failed.append((page.url, r.url, r.failure)))
+            for p in pages:
+                resp = page.goto(Path(p).resolve().as_uri(), wait_until='load', timeout=60_000)
+                assert resp is None or resp.ok, f'{p.name} did not load'
+                assert page.title(), f'{p.name} has no title'
+                imgs += [(p.name, u) for u in page.evaluate(
+                    "Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)")]
+                ids[Path(p).resolve()] = set(page.evaluate("Array.from(document.querySelectorAll('[id]')).map(e => e.id)"))
+                links |= {(p.name, h) for h in page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+                          if h.startswith('file:')}
+        finally: browser.close()
+    broken = []
+    for name, href in sorted(links):
+        u = urlsplit(href)
+        target = Path(unquote(u.path)).resolve()
+        if not target.exists(): broken.append((name, href))
+        elif u.fragment and target in ids and unquote(u.fragment) not in ids[target]: broken.append((name, href))
+    return dict(failed=failed, images=imgs, links=broken)
+
+def test_every_page_loads_in_headless_chromium(site):
+    "Each built page opened in Debian's chromium: no request fails, every image decodes, every internal link and anchor resolves."
+    site, _ = site
+    pages = sorted(site.glob('*.html'))
+    assert len(pages) >= len(BUILT)
+    res = _browse(pages)
+    assert res == dict(failed=[], images=[], links=[]), res
+
+def test_the_browser_check_sees_breakage(tmp_path):
+    "The same check on a page with a missing image, a dead link and a dead anchor reports all three."
+    (tmp_path/'ok.html').write_text('<html><head><title>ok</title></head><body id="top">fine</body></html>')
+    (tmp_path/'bad.html').write_text('<html><head><title>bad</title></head><body><img src="gone.png">'
+                                     '<a href="missing.html">x</a><a href="ok.html#nowhere">y</a><a href="ok.html#top">z</a></body></html>')
+    res = _browse([tmp_path/'bad.html', tmp_path/'ok.html'])
+    assert [u.rsplit('/', 1)[-1] for _, u in res['images']] == ['gone.png']
+    assert sorted(h.rsplit('/', 1)[-1] for _, h in res['links']) == ['missing.html', 'ok.html#nowhere']
+    assert any(u.endswith('gone.png') for _, u, _ in res['failed'])

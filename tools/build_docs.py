@@ -16,7 +16,8 @@ binary, which an offline machine cannot do) the same nbdev-processed notebooks a
     python tools/build_docs.py --only index 00_data --out /tmp/site --proc /tmp/proc   # a subset, elsewhere
 
 A notebook that raises while executing still gets its page (with the traceback) and is listed at the end; warnings
-never fail the build; `--strict` makes notebook errors fail it.
+never fail the build; `--strict` makes notebook errors fail it. An nbs/sidebar.yml entry whose notebook does not exist
+fails the build at once, before anything is executed: the sidebar and nbs/ are kept in sync by hand.
 """
 from __future__ import annotations
 import argparse, json, multiprocessing as mp, os, re, shutil, subprocess, sys, tempfile, time, traceback, warnings
@@ -257,6 +258,11 @@ def to_myst(nb_path, site, docname):
     return nb, title
 
 
+def missing_sidebar_entries(nbs_path):
+    "Entries of nbs/sidebar.yml with no file behind them (links to other sites aside)."
+    return [e for _, es in read_sidebar(nbs_path) for e in es if '://' not in e and not (Path(nbs_path)/e).exists()]
+
+
 def read_sidebar(nbs_path):
     "nbs/sidebar.yml as [(caption or None, [entries])]; an entry is a path relative to nbs/."
     p = Path(nbs_path)/'sidebar.yml'
@@ -457,6 +463,10 @@ def main(argv=None):
     if args.renderer == 'quarto' or (args.renderer == 'auto' and shutil.which('quarto')): return run_quarto(args, cfg)
 
     nbs_path = Path(cfg.nbs_path)
+    gone = missing_sidebar_entries(nbs_path)
+    if gone:  # fail before an hour of executing notebooks, not after: the sidebar and nbs/ are kept in sync by hand
+        raise SystemExit(f"nbs/sidebar.yml lists {', '.join(gone)}, which {'does' if len(gone) == 1 else 'do'} not exist in "
+                         f"{nbs_path}: add the notebook(s), or remove the entries from nbs/sidebar.yml.")
     from nbdev.doclinks import nbglob
     nbs = sorted(nbglob(nbs_path, as_path=True))
     if args.only is not None:

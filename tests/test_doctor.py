@@ -1,0 +1,38 @@
+"""The recipe doctor on a real run (the shared quick run of every recipe notebook) and on bad input.
+Its verdicts on the four set-ups of issue 9 (learning rate 100x too high, all-blank images, EarlyStoppingCallback
+with fit_one_cycle, a healthy run) are tested in nbs/10_doctor.ipynb, which trains them."""
+import json, math
+import pytest
+from nnrecipe.doctor import diagnose, Diagnosis, Finding, unsmooth_losses
+from nnrecipe.logging import load_history, smooth_losses
+
+def test_doctor_reads_the_recipe_run(recipe_run):
+    d = diagnose(recipe_run)
+    assert isinstance(d, Diagnosis) and len(d)
+    base = [f for f in d.findings if f.where.startswith('02_baseline')]
+    assert base and base[0].verdict in ('diverging', 'cannot_overfit', 'overfitting', 'underfitting', 'healthy')
+    h = load_history(recipe_run/'02_baseline')
+    assert base[0].numbers['steps'] == len(h.steps)
+    assert math.isclose(base[0].numbers['reference_loss'], math.log(10), rel_tol=1e-3)
+    for f in d.findings: assert f.message and f.rule and f.todo, f
+
+def test_unreviewed_leakage_from_the_real_results(recipe_run):
+    res = json.loads((recipe_run/'01_look_at_the_data.json').read_text())
+    res['issues'] = dict(res.get('issues') or {}, leakage=3, duplicate=1); res['n_decisions'] = 0
+    d = diagnose(None, results=res)
+    f = d['data_issues']
+    assert f.severity == 'error' and f.message.startswith('unreviewed data issues: leakage 3') and 'leakage first' in f.todo
+    res['n_decisions'] = 2
+    assert 'data_issues' not in diagnose(None, results=res)
+
+def test_bad_input_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match='does not exist'): diagnose(tmp_path/'nope')
+    with pytest.raises(FileNotFoundError, match='No history in'): diagnose(tmp_path)
+    with pytest.raises(FileNotFoundError, match='No results file'): diagnose(None, results=tmp_path/'x.json')
+    from fastai.test_utils import synth_learner
+    with pytest.raises(ValueError, match='not been trained yet'): diagnose(synth_learner())
+
+def test_unsmooth_inverts_fastai_smoothing():
+    import numpy as np
+    x = np.random.default_rng(1).normal(2, 1, 500)
+    assert np.allclose(unsmooth_losses(smooth_losses(x)), x, atol=1e-6)

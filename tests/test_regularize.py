@@ -1,0 +1,127 @@
+"The regularization ladder: on digits cut to 10% it keeps a rung that narrows the train/validation gap; a seed gives the same table; MixUp shows in the batch inspector; the recipe step's results; bad configurations."
+import json
+import numpy as np, pandas as pd, pytest, torch
+from nnrecipe.data import digits, load_items, subset
+from nnrecipe.regularize import (regularize_ladder, regularized_learner, fit_config, default_config, RUNGS)
+from nnrecipe.inspect import inspect_batch
+
+@pytest.fixture(scope='module')
+def tenth():
+    "Digits with the training split cut to 10% (144 images) and the whole validation split (359)."
+    items = load_items(digits())
+    return pd.concat([subset(items, round(0.1*(~items.is_valid).sum())), items[items.is_valid]])
+
+@pytest.fixture(scope='module')
+def one_thread():
+    n = torch.get_num_threads(); torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+def test_ladder_narrows_the_gap_on_a_tenth_of_digits(tenth, one_thread):
+    lad = regularize_ladder(tenth, dict(epochs=10), rungs=('augment', 'weight_decay', 'mixup'),
+                            candidates=dict(augment=dict(aug=dict(do_flip=False))), progress=False)
+    t = lad.table
+    print(t[['rung', 'settings', 'train_loss', 'valid_loss', 'metric', 'gap', 'running_loss', 'seconds', 'kept']].round(3).to_string())
+    assert t.rung.tolist() == ['baseline', 'augment', 'weight_decay', 'mixup']
+    base = t.iloc[0]
+    assert base.train_metric > 0.98 and base.gap > 0.15, base.to_dict()  # the baseline overfits: that is the setting
+    kept = t.iloc[1:][t.kept.iloc[1:] == True]
+    narrowed = kept[kept.gap < base.gap]
+    assert len(narrowed), t[['rung', 'train_loss', 'valid_loss', 'gap', 'metric', 'kept']].to_string()
+    assert (narrowed.metric > base.metric).all()
+    # the recommendation is the best kept run, and it is a plain dict the builder accepts
+    assert lad.final['metric'] == t.metric[t.kept == True].max()
+    json.dumps(lad.to_dict())
+    assert regularized_learner(tenth, lad.config).config['epochs'] == 10
+    # every column the ablation table promises, for every run
+    assert t[['train_loss', 'valid_loss', 'metric', 'gap', 'seconds']].notna().all().all()
+    assert set(t.precision) == {'fp32'}
+
+def test_same_seed_same_table(tenth, one_thread):
+    "A short ladder, twice from the same seed: the same numbers and decisions (seconds excepted)."
+    run = lambda: regularize_ladder(tenth, dict(epochs=3, frac=0.5), rungs=('data', 'label_smoothing'), fractions=(0.5,),
+                                    progress=False).table
+    a,b = run(),run()
+    cols = ['train_loss', 'valid_loss', 'metric', 'gap', 'train_metric', 'running_loss']
+    assert a.rung.tolist() == b.rung.tolist() == ['baseline', 'data', 'label_smoothing']
+    np.testing.assert_array_equal(a[cols].values, b[cols].values)
+    assert a.kept.tolist() == b.kept.tolist() and a.settings.tolist() == b.settings.tolist()
+    c = regularize_ladder(tenth, dict(epochs=3, frac=0.5, seed=1), rungs=(), progress=False).table
+    assert c.valid_loss.iloc[0] != a.valid_loss.iloc[0]  # and a different seed does change them
+
+def test_mixup_visible_in_batch_inspector(tenth):
+    on = inspect_batch(regularized_learner(tenth, dict(mixup=0.4)), n=8)
+    off = inspect_batch(regularized_learner(tenth), n=8)
+    assert on.mix == 'MixUp' and off.mix is None
+    assert all(' + ' in t and '%' in t for t in on.titles)
+    assert not any('+' in t for t in off.titles)
+    # the same seed draws the same batch: mixing is what changed the pixels
+    assert on.x.shape == off.x.shape and not torch.equal(on.x, off.x)
+    cut = inspect_batch(regularized_learner(tenth, dict(cutmix=1.0)), n=8)
+    assert cut.mix == 'CutMix'
+
+def test_random_crop_for_large_images(tenth):
+    "Images larger than the model's input get a different random crop every epoch, and the centre at validation."
+    learn = regularized_learner(tenth, dict(size=16, crop=0.35))
+    tfm = [t for t in learn.dls.train.after_item.fs if type(t).__name__ == 'RandomResizedCrop']
+    assert len(tfm) == 1
+    train = learn.dls.train.new(shuffle=False)  # the same images in the same order, drawn twice
+    a,b = train.one_batch()[0], train.one_batch()[0]
+    assert a.shape[-2:] == (16, 16) and not torch.equal(a, b)  # a new crop every time an image is drawn
+    assert torch.equal(learn.dls.valid.one_batch()[0], learn.dls.valid.one_batch()[0])  # validation: always the centre
+
+def test_half_precision_says_what_ran(tenth):
+    learn = regularized_learner(tenth, dict(half=True))
+    mode = learn.precision['mode']
+    if torch.cuda.is_available(): assert mode == 'fp16'
+    else:
+        assert mode in ('bf16', 'fp32') and 'fp16 is unavailable' in learn.precision['note']
+        assert (mode == 'bf16') == any(type(c).__name__ == 'CPUBFloat16' for c in learn.cbs)
+    # a rung trained with half precision reports the precision that ran, in the table's column
+    _,m = fit_config(tenth, dict(half=True, epochs=1, frac=0.25, bs=16))
+    assert m['precision'] == mode and np.isfinite(m['valid_loss'])
+
+def test_bad_configurations(tenth):
+    with pytest.raises(ValueError, match=r"Unknown configuration key\(s\) \['dropout'\].*'ps'"):
+        regularized_learner(tenth, dict(dropout=0.5))
+    with pytest.raises(ValueError, match='one at a time'):
+        regularized_learner(tenth, dict(mixup=0.4, cutmix=1.0))
+    with pytest.raises(ValueError, match=r"Unknown rung\(s\) \['dropout_more'\]"):
+        regularize_ladder(tenth, rungs=('dropout_more',))
+    with pytest.raises(ValueError, match=r'frac=1.5'):
+        regularized_learner(tenth, dict(frac=1.5))
+
+def test_recipe_step(recipe_run):
+    r = json.loads((recipe_run/'04_reduce_overfitting.json').read_text())
+    assert r['n_train'] == 144 and r['n_valid'] == 359 and r['train_frac'] == 0.1
+    t = pd.DataFrame(r['table'])
+    assert t.rung.tolist()[0] == 'baseline' and set(t.rung) <= {'baseline', *RUNGS}
+    for col in ('rung', 'settings', 'train_loss', 'valid_loss', 'metric', 'gap', 'seconds', 'kept', 'precision'): assert col in t
+    assert np.allclose(t.gap, t.valid_loss - t.train_loss)
+    assert len(r['curve']) >= 2 and any('more data' in v for v in r['verdicts'])
+    cfg = r['recommended']
+    assert set(cfg) == set(default_config()) and cfg['epochs'] == r['epochs']
+    assert r['sweep'] is None or len(r['sweep']['table']) >= 2
+    for p in r['plots']: assert (recipe_run/p).stat().st_size > 10_000, p
+
+def test_every_rung_in_recipe_order(tenth, one_thread):
+    "All rungs, one cheap epoch each: the order, the crop rung for images larger than the input, the smaller model last, and a config that holds exactly what was kept."
+    lad = regularize_ladder(tenth, dict(epochs=1, frac=0.25, bs=16, size=16), fractions=(0.5,), progress=False)
+    t = lad.table
+    order = [r for r in ['baseline', *RUNGS] if r in set(t.rung)]
+    assert t.rung.drop_duplicates().tolist() == order
+    assert {'baseline', 'data', 'augment', 'crop', 'weight_decay', 'dropout', 'label_smoothing', 'mixup', 'cutmix', 'smaller'} <= set(t.rung)
+    assert t.set_index('rung').loc['crop', 'settings'] == 'crop=0.35'  # 32-px digits are large for a 16-px model
+    assert t.rung.iloc[-1] == 'smaller' and t.settings.iloc[-1] == 'arch=resnet10'
+    assert t[t.rung == 'data'].kept.isna().all()  # learning-curve points are diagnostics, not candidates
+    changed = {k for k,v in lad.config.items() if v != lad.start[k]}
+    keys = dict(augment='aug', crop='crop', weight_decay='wd', dropout='ps', label_smoothing='label_smoothing', mixup='mixup',
+                cutmix='cutmix', smaller='arch')
+    assert changed <= set(keys.values())
+    for rung,key in keys.items():
+        if key in changed: assert (t[t.rung.isin([rung, 'combined'])].kept == True).any(), (rung, t.to_string())
+    assert not (lad.config['mixup'] and lad.config['cutmix'])
+    assert lad.final['metric'] == t.metric[t.kept == True].max()
+    # a 32-px model on 32-px images: the crop rung is skipped, and says why
+    t32 = regularize_ladder(tenth, dict(epochs=1, frac=0.25, bs=16), rungs=('crop',), progress=False).table
+    assert t32.rung.tolist() == ['baseline', 'crop'] and t32.note.iloc[1].startswith('skipped: the images (32 px')
