@@ -906,7 +906,8 @@ def label_issues(items:pd.DataFrame,   # fname, label
     y = items.label.astype(str).map({c:i for i,c in enumerate(classes)})
     if y.isna().any(): raise ValueError(f"label {items.label[y.isna()].iloc[0]!r} is not among the classes {classes}.")
     y = y.to_numpy(int)
-    ranked = find_label_issues(labels=y, pred_probs=probs, return_indices_ranked_by='self_confidence')
+    # n_jobs=1: same result (cleanlab's docs), no worker pool, which fails in spawned processes (NameError)
+    ranked = find_label_issues(labels=y, pred_probs=probs, return_indices_ranked_by='self_confidence', n_jobs=1)
     pred = probs.argmax(1)
     df = pd.DataFrame(dict(fname=items.fname[ranked].to_numpy(), label=items.label[ranked].astype(str).to_numpy(),
                            pred=[classes[i] for i in pred[ranked]], p_label=probs[ranked, y[ranked]],

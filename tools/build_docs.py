@@ -310,6 +310,7 @@ html_theme_options = {{
 }}
 html_show_sourcelink = False
 html_copy_source = False
+nb_ipywidgets_js = {{}}                 # widget JS comes from a CDN: pages show widgets' text form (live ones need JupyterLab)
 {mathjax}
 html_last_updated_fmt = None
 exclude_patterns = ['_build', '**.ipynb_checkpoints']
@@ -341,7 +342,9 @@ def _local_mathjax():
     return p if (p/'MathJax.js').exists() else None
 
 _mathjax_conf = r'''mathjax_path = 'mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe'   # copied next to the site
-mathjax2_config = {'tex2jax': {'inlineMath': [['\\(', '\\)']], 'displayMath': [['\\[', '\\]']], 'processEscapes': True}}
+mathjax2_config = {'tex2jax': {'inlineMath': [['\\(', '\\)']], 'displayMath': [['\\[', '\\]']], 'processEscapes': True},
+                   # jupyter-server-mathjax ships the STIX-Web fonts only (MathJax's default TeX fonts would be fetched)
+                   'HTML-CSS': {'availableFonts': [], 'preferredFont': None, 'webFont': 'STIX-Web', 'imageFont': None}}
 myst_update_mathjax = False'''
 
 
