@@ -17,8 +17,8 @@ class _Capture(Callback):
     "Take the batch after every other `before_batch` has run, then cancel the fit."
     order = 1000
     def before_batch(self):
-        self.xb = tuple(x.detach().clone() for x in self.learn.xb)
-        self.yb = tuple(y.detach().clone() for y in self.learn.yb)
+        self.xb_ = tuple(x.detach().clone() for x in self.learn.xb)  # not `xb`: fastai forwards that name to the learner
+        self.yb_ = tuple(y.detach().clone() for y in self.learn.yb)
         mix = [cb for cb in self.learn.cbs if isinstance(cb, MixHandler)]
         self.mix = (type(mix[0]).__name__, mix[0].lam.detach().clone(), mix[0].yb1[0].detach().clone()) if mix else None
         raise CancelFitException()
@@ -28,8 +28,8 @@ def _batch_of(o):
     if isinstance(o, Learner):
         cap = _Capture()
         with o.no_logging(), o.no_bar(): o.fit(1, lr=0., cbs=cap)
-        if not hasattr(cap, 'xb'): raise RuntimeError("The learner's fit ended before its first batch: is the training set empty?")
-        return cap.xb[0], cap.yb[0] if cap.yb else None, cap.mix, o.dls
+        if not hasattr(cap, 'xb_'): raise RuntimeError("The learner's fit ended before its first batch: is the training set empty?")
+        return cap.xb_[0], cap.yb_[0] if cap.yb_ else None, cap.mix, o.dls
     dls = o
     dl = dls.train if hasattr(dls, 'train') else dls
     if hasattr(dl, '__len__') and len(dl) == 0:

@@ -191,7 +191,7 @@ def load_history(run_dir)->History:
         try: return pd.read_csv(run_dir/name)
         except (FileNotFoundError, pd.errors.EmptyDataError): return pd.DataFrame()  # e.g. stopped before the first epoch ended
     fits = rd('fits.csv')
-    if 'stopped' in fits: fits['stopped'] = fits.stopped.fillna('').astype(str)  # '' when the fit ran to its end
+    if 'stopped' in fits: fits['stopped'] = ['' if pd.isna(s) else str(s) for s in fits.stopped]  # '' when the fit ran to its end
     return History(rd('steps.csv'), rd('epochs.csv'), fits, run_dir)
 
 # %% ../nbs/04_logging.ipynb #5f3d2a79
