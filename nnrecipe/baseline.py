@@ -6,13 +6,12 @@
 from __future__ import annotations
 import copy, itertools, math, warnings
 from pathlib import Path
-from urllib.error import URLError
 import numpy as np, pandas as pd, torch
 from torch import nn
 from fastai.vision.all import (Callback, Learner, Categorize, MultiCategorize, PILMask, TensorMask, RandTransform, Adam,
                                accuracy, error_rate, accuracy_multi, F1Score, F1ScoreMulti, BalancedAccuracy, Dice,
                                DiceMulti, JaccardCoeff, EarlyStoppingCallback, ParamScheduler, to_float)
-from .core import recipe_learner, weights_file, WeightsUnavailable, _arch_fn
+from .core import recipe_learner, _arch_fn
 from .logging import RawHistoryCallback, new_run_dir
 
 # %% auto #0
@@ -214,15 +213,9 @@ def init_head(learn:Learner,           # a classifier or segmentation learner
 
 # %% ../nbs/03_baseline.ipynb #ad0e31bc
 def _unet(dls, arch, pretrained=True, **kwargs):
-    "fastai's `unet_learner`, with the same offline error as `recipe_learner`."
+    "fastai's `unet_learner`, with `recipe_learner`'s offline error."
     from fastai.vision.all import unet_learner
-    arch = _arch_fn(arch)
-    f = weights_file(arch) if pretrained else None
-    if f is None or f.exists(): return unet_learner(dls, arch, pretrained=pretrained, **kwargs)
-    try: return unet_learner(dls, arch, pretrained=True, **kwargs)
-    except (URLError, OSError, ConnectionError, RuntimeError) as e:
-        raise WeightsUnavailable(f"ImageNet weights for {arch.__name__} are not in the torch cache ({f}) and could not be "
-                                 f"downloaded ({type(e).__name__}: {e}). Copy {f.name} into {f.parent}, or pass pretrained=False.") from None
+    return recipe_learner(dls, arch, pretrained=pretrained, learner_fn=unet_learner, **kwargs)
 
 # %% ../nbs/03_baseline.ipynb #e23d87ef
 def baseline_learner(dls,                  # fastai DataLoaders (nnrecipe.data.dataloaders, or your own)

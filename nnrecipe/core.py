@@ -53,13 +53,14 @@ def weights_file(arch)->Path|None:
 def recipe_learner(dls,                  # fastai DataLoaders
                    arch='resnet18',      # torchvision model name or function
                    pretrained:bool=True, # ImageNet weights (from the torch cache, else downloaded)
-                   **kwargs,             # passed to fastai's `vision_learner`
+                   learner_fn=vision_learner, # fastai's builder: `vision_learner`, or e.g. `unet_learner`
+                   **kwargs,             # passed to `learner_fn`
                   )->Learner:
     "fastai's `vision_learner`, with an error a person can act on when the weights cannot be had."
     arch = _arch_fn(arch)
     f = weights_file(arch) if pretrained else None
-    if f is None or f.exists(): return vision_learner(dls, arch, pretrained=pretrained, **kwargs)
-    try: return vision_learner(dls, arch, pretrained=True, **kwargs)
+    if f is None or f.exists(): return learner_fn(dls, arch, pretrained=pretrained, **kwargs)
+    try: return learner_fn(dls, arch, pretrained=True, **kwargs)
     except (URLError, OSError, ConnectionError, RuntimeError) as e:
         raise WeightsUnavailable(
             f"ImageNet weights for {arch.__name__} are not in the torch cache ({f}) and could not be downloaded "
