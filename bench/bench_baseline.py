@@ -12,8 +12,10 @@ from pathlib import Path
 import torch
 from fastai.vision.all import vision_learner, resnet18, set_seed
 from nnrecipe.data import digits, load_items, dataloaders
-from nnrecipe.baseline import baseline_learner, check_dls, suggest_metrics, init_head
-from nnrecipe.logging import load_history
+from nnrecipe.baseline import baseline_learner
+from nnrecipe.task import check_dls, suggest_metrics
+from nnrecipe.learner import init_head
+from nnrecipe.history import load_history
 
 EPOCHS, REPEATS, SEED, LR = int(os.environ.get('BENCH_EPOCHS', 1)), int(os.environ.get('BENCH_REPEATS', 5)), 42, 1e-3
 items = load_items(digits())

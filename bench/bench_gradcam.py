@@ -13,7 +13,7 @@ import json, statistics, time
 import torch
 from torch import Tensor
 from pytorch_grad_cam import GradCAM
-from nnrecipe.core import recipe_learner
+from nnrecipe.learner import recipe_learner
 from nnrecipe.data import shapes, load_items, dataloaders
 from nnrecipe.interpret import gradcam
 

@@ -13,7 +13,7 @@ Usage: python bench/bench_label_issues.py [--no-reference]   (--no-reference: ou
 import json, sys, time
 import numpy as np
 from nnrecipe.data import digits, load_items
-from nnrecipe.review import flip_labels, label_issues
+from nnrecipe.label_issues import flip_labels, label_issues
 
 def run(items, **kw):
     t, c = time.time(), time.process_time()

@@ -2,7 +2,7 @@
 
 On a generated folder of 5,000 256-px JPEGs (10 class folders), in one process, side by side:
   bare     a plain `Image.open(f).load()` over the same files on the same cores (a process pool): the physical limit
-  ours     `nnrecipe.review.scan(folder, cache=False)`, every check on (format, mode, size, brightness, contrast,
+  ours     `nnrecipe.scan.scan(folder, cache=False)`, every check on (format, mode, size, brightness, contrast,
            sharpness, blake2 file hash, pHash, EXIF orientation), listing the folder included (`find_issues` on the
            result is timed apart)
   peer     cleanvision's `Imagelab(data_path=folder).find_issues()` with its default checks
@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from nnrecipe.data import cache_dir
-from nnrecipe.review import scan, find_issues, near_duplicates, _pool
+from nnrecipe.scan import scan, find_issues, near_duplicates, _pool
 
 N, SIDE = 5000, 256
 

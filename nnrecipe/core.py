@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #f924b8b8
 from __future__ import annotations
-import json, os, time
+import hashlib, json, os, re, time
 from pathlib import Path
 from urllib.error import URLError
 from urllib.parse import urlparse
@@ -12,8 +12,7 @@ import torch, torchvision
 from fastai.vision.all import vision_learner, Learner
 
 # %% auto #0
-__all__ = ['default_device', 'device_note', 'WeightsUnavailable', 'weights_file', 'recipe_learner', 'save_results',
-           'load_results']
+__all__ = ['default_device', 'device_note', 'jsonable', 'save_results', 'load_results', 'save_model', 'load_model']
 
 # %% ../nbs/00_core.ipynb #a500114d
 def default_device()->torch.device:
@@ -28,52 +27,13 @@ def device_note()->str:
     return (f"Device: cpu ({torch.get_num_threads()} threads) - no GPU found; fp16 does not run on a CPU "
             "(fastai's to_fp16 would silently train in fp32)")
 
-# %% ../nbs/00_core.ipynb #2b804b11
-class WeightsUnavailable(RuntimeError):
-    "ImageNet weights are neither in the torch cache nor downloadable."
-
-# %% ../nbs/00_core.ipynb #5f1da87b
-def _arch_fn(arch):
-    "A torchvision model function from a name such as 'resnet18', or `arch` itself."
-    if callable(arch): return arch
-    fn = getattr(torchvision.models, str(arch), None)
-    if fn is None or not callable(fn):
-        raise ValueError(f"Unknown architecture {arch!r}: use a torchvision model name such as 'resnet18', 'resnet34' or 'resnet50'.")
-    return fn
-
-# %% ../nbs/00_core.ipynb #a52e4f1a
-def weights_file(arch)->Path|None:
-    "Where torchvision caches the default ImageNet weights of `arch` (None when torchvision has none for it)."
-    fn = _arch_fn(arch)
-    try: w = torchvision.models.get_model_weights(fn).DEFAULT
-    except (ValueError, KeyError, AttributeError): return None
-    return Path(torch.hub.get_dir())/'checkpoints'/Path(urlparse(w.url).path).name
-
-# %% ../nbs/00_core.ipynb #2e79bdb1
-def recipe_learner(dls,                  # fastai DataLoaders
-                   arch='resnet18',      # torchvision model name or function
-                   pretrained:bool=True, # ImageNet weights (from the torch cache, else downloaded)
-                   learner_fn=vision_learner, # fastai's builder: `vision_learner`, or e.g. `unet_learner`
-                   **kwargs,             # passed to `learner_fn`
-                  )->Learner:
-    "fastai's `vision_learner`, with an error a person can act on when the weights cannot be had."
-    arch = _arch_fn(arch)
-    f = weights_file(arch) if pretrained else None
-    if f is None or f.exists(): return learner_fn(dls, arch, pretrained=pretrained, **kwargs)
-    try: return learner_fn(dls, arch, pretrained=True, **kwargs)
-    except (URLError, OSError, ConnectionError, RuntimeError) as e:
-        raise WeightsUnavailable(
-            f"ImageNet weights for {arch.__name__} are not in the torch cache ({f}) and could not be downloaded "
-            f"({type(e).__name__}: {e}). Either copy {f.name} into {f.parent} (or set TORCH_HOME), "
-            f"or train from scratch with pretrained=False.") from None
-
 # %% ../nbs/00_core.ipynb #77215bc6
-def _jsonable(o):
+def jsonable(o):
     "Plain JSON types from numpy/torch/pathlib values."
-    if isinstance(o, dict): return {str(k):_jsonable(v) for k,v in o.items()}
-    if isinstance(o, (list, tuple)): return [_jsonable(v) for v in o]
+    if isinstance(o, dict): return {str(k):jsonable(v) for k,v in o.items()}
+    if isinstance(o, (list, tuple)): return [jsonable(v) for v in o]
     if isinstance(o, Path): return str(o)
-    if isinstance(o, torch.Tensor): return _jsonable(o.tolist())
+    if isinstance(o, torch.Tensor): return jsonable(o.tolist())
     if hasattr(o, 'item') and callable(o.item): return o.item()
     return o
 
@@ -85,7 +45,7 @@ def save_results(results:dict, # what a step found
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
     with open(tmp, 'w') as f:
-        json.dump(_jsonable(results), f, indent=1)
+        json.dump(jsonable(results), f, indent=1)
         f.flush(); os.fsync(f.fileno())
     os.replace(tmp, path)
     return path
@@ -96,3 +56,48 @@ def load_results(path)->dict:
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"No results at {path}: run the step that writes it first.")
     return json.loads(path.read_text())
+
+# %% ../nbs/00_core.ipynb #8d82f818
+def _model_path(out_dir, name:str)->Path:
+    if not re.fullmatch(r'[A-Za-z0-9][\w.-]*', str(name)) or '..' in str(name):
+        raise ValueError(f"Model name {name!r} is not a plain file name: use letters, digits, '_', '-' or '.', e.g. 'baseline'.")
+    return Path(out_dir).absolute()/'models'/f'{name}.pkl'
+
+def _sha256(p:Path)->str:
+    h = hashlib.sha256()
+    with open(p, 'rb') as f:
+        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
+    return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb #2f69286c
+def save_model(learn,          # a fastai Learner
+               out_dir,        # the run folder (a step's `out_dir`)
+               name:str,       # file name without extension, e.g. 'baseline'
+              )->Path:         # `out_dir/models/NAME.pkl`
+    "Export `learn` into the run folder and record the file's SHA-256 in `models/models.json`."
+    p = _model_path(out_dir, name); p.parent.mkdir(parents=True, exist_ok=True)
+    learn.export(p)
+    man = p.parent/'models.json'
+    reg = json.loads(man.read_text()) if man.exists() else {}
+    reg[p.name] = dict(sha256=_sha256(p), saved=time.strftime('%Y-%m-%d %H:%M:%S'))
+    save_results(reg, man)
+    return p
+
+# %% ../nbs/00_core.ipynb #a80405b8
+def load_model(out_dir,        # the run folder the model was saved into
+               name:str,       # the name given to `save_model`
+               cpu:bool=True,  # load onto the CPU
+              ):
+    "Load a learner `save_model` saved into this run folder, and nothing else: `load_learner` unpickles, which runs code."
+    from fastai.learner import load_learner
+    p = _model_path(out_dir, name)
+    man = p.parent/'models.json'
+    reg = json.loads(man.read_text()) if man.exists() else {}
+    if p.name not in reg:
+        raise PermissionError(f"{p} was not saved by this run (no entry in {man}): nnrecipe loads only models it saved into "
+                              f"its own run folder, since loading unpickles and can run code. Save it with save_model first.")
+    if not p.exists(): raise FileNotFoundError(f"{p} is listed in {man} but missing: run the step that saves it again.")
+    if _sha256(p) != reg[p.name]['sha256']:
+        raise PermissionError(f"{p} changed since this run saved it (SHA-256 differs from {man}): not loading it, since "
+                              f"loading unpickles and can run code. Run the step that saves it again.")
+    return load_learner(p, cpu=cpu)

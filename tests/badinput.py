@@ -3,7 +3,7 @@
 `corpus(root)` writes the cases; `run_cases(root)` calls each public function on them and returns one row per case:
 what was tried, whether it worked, and the error a person would read. `judge(row)` says whether an outcome is
 acceptable: it worked, or it failed with an nnrecipe error that names the offending path or value and what to do.
-tests/test_reliability.py asserts that every row is acceptable; nbs/12_when_things_go_wrong.ipynb shows the table.
+tests/test_reliability.py asserts that every row is acceptable; nbs/19_when_things_go_wrong.ipynb shows the table.
 """
 from __future__ import annotations
 import os, shutil, traceback, warnings
@@ -21,7 +21,7 @@ def _png(path:Path, seed:int, size:int=24):
 
 def corpus(root)->Path:
     "Write every bad-input case under `root` and return it."
-    from nnrecipe.review import bad_images
+    from nnrecipe.scan import bad_images
     root = Path(root); root.mkdir(parents=True, exist_ok=True)
     bad_images(root/'images')                                 # the review issue's broken, odd and looping files
     for c in range(10):                                       # 10 classes x 5 images
@@ -84,10 +84,13 @@ def _items_summary(df)->str: return f"{len(df)} items, {df.label.nunique()} clas
 def cases(root:Path)->list:
     "Every (input, public function) pair of the table."
     from nnrecipe.data import load_items, dataloaders, subset
-    from nnrecipe.review import (scan, find_issues, apply, Ledger, materialize, undo, out_of_fold, check_label, candidates,
-                                 review, label_issues)
-    from nnrecipe.inspect import inspect_batch
-    from nnrecipe.baseline import check_dls, baseline_learner, sanity_checks
+    from nnrecipe.scan import scan, find_issues
+    from nnrecipe.ledger import apply, Ledger, materialize, undo, check_label
+    from nnrecipe.label_issues import out_of_fold, label_issues
+    from nnrecipe.review import candidates, review
+    from nnrecipe.batch import inspect_batch
+    from nnrecipe.task import check_dls
+    from nnrecipe.baseline import baseline_learner, sanity_checks
     r = Path(root); sc = lambda src, **kw: scan(src, cache=False, progress=False, n_workers=1, **kw)
     def dls_of(src, **kw): return dataloaders(load_items(src), size=16, **kw)
     def learn_of(src, **kw): return baseline_learner(dls_of(src, bs=8), pretrained=False, log=False, run_dir=r/'runs', **kw)
@@ -272,7 +275,7 @@ def _acks(fd:int)->list:
 
 def _writer(path, tag:str, seed:int, w:int, torn:bool):
     "Child: append decisions forever, acknowledging each on `w` once `record` returned; `torn`: die inside a write."
-    from nnrecipe.review import Ledger, DECISIONS
+    from nnrecipe.ledger import Ledger, DECISIONS
     rng, led = random.Random(seed), Ledger(path)
     torn_at = rng.randrange(0, 3) if torn else -1
     for i in range(10**9):
@@ -287,7 +290,7 @@ def _writer(path, tag:str, seed:int, w:int, torn:bool):
 
 def kill_ledger_writers(path, kills:int=30, writers:int=2, seed:int=0, max_wait:float=0.08)->dict:
     "Run `writers` ledger writers at once, SIGKILL them after a random time, `kills` rounds; count what was lost."
-    from nnrecipe.review import Ledger
+    from nnrecipe.ledger import Ledger
     rng, acked, torn, killed = random.Random(seed), [], 0, 0
     for k in range(kills):
         kids = []
@@ -347,7 +350,7 @@ def _killed_when(fn, journal:Path, n_lines:int, extra:float, timeout:float=60)->
 
 def kill_materialize(work, rounds:int=8, n:int=40, seed:int=0)->dict:
     "Materialize, SIGKILL it, (sometimes undo and kill that too), undo: the dataset must come back byte for byte."
-    from nnrecipe.review import Ledger, materialize, undo
+    from nnrecipe.ledger import Ledger, materialize, undo
     rng, work = random.Random(seed), Path(work)
     root = work/'data'
     for i in range(n): _png(root/f'c{i % 3}'/f'{i} é.png', 7000 + i, size=64)

@@ -4,8 +4,9 @@ from pathlib import Path
 import numpy as np, pandas as pd, pytest
 from PIL import Image
 from nnrecipe.data import digits, load_items, dataloaders, subset
-from nnrecipe.baseline import baseline_learner, check_dls
-from nnrecipe.logging import load_history
+from nnrecipe.baseline import baseline_learner
+from nnrecipe.task import check_dls
+from nnrecipe.history import load_history
 
 @pytest.fixture(scope='module')
 def baseline(recipe_run):

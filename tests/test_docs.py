@@ -54,7 +54,7 @@ def _parse(p):
     return BeautifulSoup(p.read_text(), 'html.parser')
 
 def _pages(site):
-    "{notebook stem: html file} for the notebooks built, named as nbdev names them (00_data -> data.html)."
+    "{notebook stem: html file} for the notebooks built, named as nbdev names them (01_data -> data.html)."
     from nbdev.config import nbpath2html
     return {n: site/nbpath2html(NBS/f'{n}.ipynb').name for n in BUILT}
 
@@ -102,7 +102,7 @@ def test_sidebar_follows_sidebar_yml_and_resolves(site):
             assert f.exists(), f'{page.name}: sidebar link {a["href"]} does not resolve'
             if f not in got: got.append(f)
         assert got == want, f'{page.name}: sidebar order {[p.name for p in got]} != sidebar.yml {[p.name for p in want]}'
-    captions = [c.get_text(strip=True) for c in _soup(pages['00_data']).select('nav.bd-docs-nav p.caption')]
+    captions = [c.get_text(strip=True) for c in _soup(pages['01_data']).select('nav.bd-docs-nav p.caption')]
     sections = [cap for cap, es in bd.read_sidebar(NBS) if cap and any(Path(e).stem in BUILT for e in es)]
     assert captions == sections
 
@@ -145,8 +145,8 @@ def test_no_network_assets(site):
 # ---- the markdown mapping, on its own (no build) ---------------------------------------------------------------
 
 def test_fix_md():
-    s = bd.Site(NBS, {'00_data.ipynb': 'data', 'index.ipynb': 'index', 'sub/01_x.ipynb': 'sub/x'})
-    md = s.fix_md('See [`load_items`](/data.html#load_items){target="_blank"} and [x](00_data.ipynb).', 'index')
+    s = bd.Site(NBS, {'01_data.ipynb': 'data', 'index.ipynb': 'index', 'sub/01_x.ipynb': 'sub/x'})
+    md = s.fix_md('See [`load_items`](/data.html#load_items){target="_blank"} and [x](01_data.ipynb).', 'index')
     assert md == 'See <a href="data.html#load_items">`load_items`</a> and <a href="data.html">x</a>.'
     assert s.fix_md('[a](/data.html#b)', 'sub/x') == '<a href="../data.html#b">a</a>'
     assert s.fix_md('[source](/blob/main/nnrecipe/data.py#L18){target="_blank"}', 'data') == ''  # no git_url: no link

@@ -5,7 +5,7 @@ from unittest import mock
 import numpy as np, pandas as pd, pytest, torch
 from torch import Tensor
 from fastai.vision.all import accuracy, Learner, CrossEntropyLossFlat, set_seed
-from nnrecipe.core import recipe_learner
+from nnrecipe.learner import recipe_learner
 from nnrecipe.data import shapes, digits, load_items, dataloaders
 from nnrecipe.interpret import gradcam, pointing_game, small_cnn, _find_layer
 

@@ -3,7 +3,7 @@ import json
 import pandas as pd, pytest, torch
 from nnrecipe.data import digits, load_items, dataloaders, subset
 from nnrecipe.overfit import overfit_data, overfit_ladder, OverfitData
-from nnrecipe.logging import load_history
+from nnrecipe.history import load_history
 
 @pytest.fixture(scope='module')
 def items(): return load_items(digits())

@@ -3,7 +3,7 @@ import json
 import numpy as np, pandas as pd, pytest, torch
 from nnrecipe.data import digits, load_items, subset
 from nnrecipe.regularize import (regularize_ladder, regularized_learner, fit_config, default_config, RUNGS)
-from nnrecipe.inspect import inspect_batch
+from nnrecipe.batch import inspect_batch
 
 @pytest.fixture(scope='module')
 def tenth():

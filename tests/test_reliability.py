@@ -1,7 +1,7 @@
 """Reliability: bad input gives a result or an error a person can act on; nothing decided is lost; nothing is let in.
 
 Figures (cases tried, faults injected and survived, decisions lost) are printed at the end of the run
-(`pytest -s` not needed: they are printed outside the capture) and shown in nbs/12_when_things_go_wrong.ipynb.
+(`pytest -s` not needed: they are printed outside the capture) and shown in nbs/19_when_things_go_wrong.ipynb.
 """
 import ast, os, re, shutil, signal, sys
 from pathlib import Path
@@ -63,7 +63,7 @@ def test_bad_input_corpus(bad_root):
 
 def test_ledger_survives_sigkill(tmp_path):
     "Two writers SIGKILLed at random moments, 30 times, some inside a write: every acknowledged decision is on disk."
-    from nnrecipe.review import Ledger
+    from nnrecipe.ledger import Ledger
     res = badinput.kill_ledger_writers(tmp_path/'review.jsonl', kills=30, writers=2, seed=0)
     assert res['processes_killed'] >= 50 and res['torn_writes'] >= 3, res   # the kills landed mid-stream
     assert res['acked'] > 100, res
@@ -92,7 +92,7 @@ def test_path_traversal_refused(tmp_path, label):
     "A relabel to anything that could name a path is refused at record time and again when a hand-edited ledger is applied."
     import json
     from nnrecipe.data import load_items
-    from nnrecipe.review import Ledger, apply, materialize
+    from nnrecipe.ledger import Ledger, apply, materialize
     root = tmp_path/'data'
     for c in ('a', 'b'): badinput._png(root/c/'0.png', ord(c))
     items = load_items(root, valid_pct=0)
@@ -108,7 +108,7 @@ def test_path_traversal_refused(tmp_path, label):
 
 def test_quarantine_stays_inside(tmp_path):
     "Excluded paths that resolve outside the dataset (.., absolute, symlinked folder) are refused; nothing moves."
-    from nnrecipe.review import Ledger, materialize
+    from nnrecipe.ledger import Ledger, materialize
     root, out = tmp_path/'data', tmp_path/'outside'
     badinput._png(root/'a'/'0.png', 1); badinput._png(out/'secret.png', 2)
     (root/'link').symlink_to(out, target_is_directory=True)

@@ -3,8 +3,10 @@ import json, os, shutil, subprocess, sys, tempfile, textwrap
 from pathlib import Path
 import pytest
 from nnrecipe.data import digits, load_items, dataloaders
-from nnrecipe.review import (scan, find_issues, bad_images, Ledger, apply, candidates, review, flip_labels, label_issues,
-                             materialize, undo, small_cnn)
+from nnrecipe.scan import scan, find_issues, bad_images
+from nnrecipe.ledger import Ledger, apply, materialize, undo
+from nnrecipe.review import candidates, review
+from nnrecipe.label_issues import flip_labels, label_issues, small_cnn
 
 def test_recipe_step(recipe_run):
     res = json.loads((recipe_run/'01_look_at_the_data.json').read_text())
@@ -34,7 +36,7 @@ def test_bad_input_end_to_end():
         root = bad_images(d/'bad')
         code = textwrap.dedent(f"""
             import json, os
-            from nnrecipe.review import scan
+            from nnrecipe.scan import scan
             df = scan({str(root)!r}, cache=False, progress=False)
             print(json.dumps(dict(zip(df.fname.map(lambda f: os.path.relpath(f, {str(root)!r})), df.error.fillna('ok')))))
         """)
@@ -72,7 +74,7 @@ def test_ledger_survives_crash_and_concurrent_writers(tmp_path):
     led = tmp_path/'review.jsonl'
     code = textwrap.dedent(f"""
         import os, sys
-        from nnrecipe.review import Ledger
+        from nnrecipe.ledger import Ledger
         l = Ledger({str(led)!r})
         for i in range(100): l.record(f'/data/{{sys.argv[1]}}/{{i}}.png', 'a', 'exclude' if i % 2 else 'keep')
         os._exit(0)   # no clean-up: only what was fsynced counts

@@ -52,7 +52,7 @@ def lab(tmp_path):
 def test_review_widget_in_jupyterlab(lab):
     from playwright.sync_api import sync_playwright
     from nnrecipe.data import digits, load_items
-    from nnrecipe.review import Ledger
+    from nnrecipe.ledger import Ledger
     base, token, folder = lab
     items = load_items(digits()).iloc[::100].reset_index(drop=True)
     first, second = items.fname[0], items.fname[1]

@@ -65,7 +65,7 @@ def test_killed_mid_step_resumes_without_redoing(tmp_path, sig):
 
 def test_nan_loss_stops_the_step_with_history_kept(tmp_path):
     nan = _nb(tmp_path/'01_nan.ipynb',
-              "from pathlib import Path\nfrom fastai.test_utils import synth_learner\nfrom nnrecipe.logging import RawHistoryCallback\n"
+              "from pathlib import Path\nfrom fastai.test_utils import synth_learner\nfrom nnrecipe.history import RawHistoryCallback\n"
               "learn = synth_learner(n_trn=8, lr=1e12, cbs=RawHistoryCallback(Path(out_dir)/'01_nan'/'history', tensorboard=False))\n"
               "learn.fit(3)")
     after = _nb(tmp_path/'02_after.ipynb', "x = 1")
@@ -139,10 +139,10 @@ def test_no_code_path_executes_strings_or_unpickles_foreign_files():
                    or (owner == 'torch' and name == 'load' and not wo) or name in ('query', 'literal_eval') \
                    or (name == 'eval' and isinstance(n.func, ast.Attribute) and n.args) or name == 'load_learner':
                     found.append((f.name, getattr(fn, 'name', '<module>'), name))
-    assert sorted(set(found)) == [('runner.py', 'load_model', 'load_learner')], sorted(set(found))
+    assert sorted(set(found)) == [('core.py', 'load_model', 'load_learner')], sorted(set(found))
 
 def test_load_model_refuses_foreign_files(tmp_path):
-    from nnrecipe.runner import load_model
+    from nnrecipe.core import load_model
     (tmp_path/'models').mkdir()
     (tmp_path/'models'/'evil.pkl').write_bytes(b"cos\nsystem\n(S'touch /tmp/pwned'\ntR.")
     with pytest.raises(PermissionError, match='was not saved by this run'): load_model(tmp_path, 'evil')

@@ -5,7 +5,7 @@ from fastai.vision.models.xresnet import XResNet, ResBlock
 from nnrecipe.scaling import (compound_scale, compound_config, scaled_xresnet, measure_flops, scaling_table,
                               scaled_regularization, scaled_learner, Regularization)
 from nnrecipe.data import digits, load_items, subset
-from nnrecipe.logging import RawHistoryCallback
+from nnrecipe.history import RawHistoryCallback
 
 def test_multipliers():
     for phi in range(5):

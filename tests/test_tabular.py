@@ -5,7 +5,7 @@ import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import TabularPandas, Categorify, FillMissing, Normalize, tabular_learner, emb_sz_rule
 from nnrecipe.tabular import (emb_sz_half, recipe_emb_szs, compare_emb_rules, fair_affairs, load_table, tabular_dls,
                               tabular_metrics, fit_emb_rule, FAIR_CATS, FAIR_CONTS)
-from nnrecipe.logging import load_history
+from nnrecipe.history import load_history
 
 def test_emb_sz_half_edges():
     assert [emb_sz_half(n) for n in (1, 2, 3, 100, 101, 10_000)] == [1, 1, 1, 50, 50, 50]

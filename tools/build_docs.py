@@ -13,7 +13,7 @@ binary, which an offline machine cannot do) the same nbdev-processed notebooks a
    `_docs/`, the navigation following nbs/sidebar.yml. Everything the site needs is copied next to it: it reads offline.
 
     python tools/build_docs.py                          # the whole site into _docs/
-    python tools/build_docs.py --only index 00_data --out /tmp/site --proc /tmp/proc   # a subset, elsewhere
+    python tools/build_docs.py --only index 01_data --out /tmp/site --proc /tmp/proc   # a subset, elsewhere
 
 A notebook that raises while executing still gets its page (with the traceback) and is listed at the end; warnings
 never fail the build; `--strict` makes notebook errors fail it. An nbs/sidebar.yml entry whose notebook does not exist
@@ -147,7 +147,7 @@ class Site:
         self.by_html = {Path(d).with_suffix('.html').as_posix(): d for d in pages.values()}
 
     def _link(self, url, docname):
-        "A link written for Quarto (root-relative `/data.html#x`, or `00_data.ipynb`) made relative; None: no target."
+        "A link written for Quarto (root-relative `/data.html#x`, or `01_data.ipynb`) made relative; None: no target."
         if re.match(r'^[a-z][a-z0-9+.-]*:', url, re.I) or url.startswith('#'): return url
         path, _, frag = url.partition('#')
         here = Path(docname).parent
@@ -453,7 +453,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--out', default=str(cfg.doc_path), help='site folder (default: doc_path, _docs)')
     p.add_argument('--proc', default=str(cfg.config_path/'_proc'), help='processed notebooks (default: _proc)')
-    p.add_argument('--only', nargs='*', default=None, help='notebook names to build (e.g. index 00_data); default all')
+    p.add_argument('--only', nargs='*', default=None, help='notebook names to build (e.g. index 01_data); default all')
     p.add_argument('--no-exec', action='store_true', help="don't execute notebooks: outputs only where nbdev runs cells")
     p.add_argument('--renderer', choices=['auto', 'quarto', 'sphinx'], default='auto',
                    help='auto: nbdev-docs (Quarto) when quarto is on PATH, else the offline Sphinx renderer')
