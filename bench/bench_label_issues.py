@@ -2,7 +2,7 @@
 
 Reference (issue 3): 5-fold resnet18, 4 epochs per fold at 32 px, out-of-fold probabilities, then
 cleanlab.filter.find_label_issues: precision 0.95, recall 0.89, 4.7 min on a 2-core CPU. Goal: at least that
-precision and recall in at most half that time. nnrecipe's default (`label_issues()`): 5 folds of `small_cnn`
+precision and recall in at most half that time. nnrecipe's default (`label_issues()`): 5 folds of `_oof_cnn`
 (3 strided convolutions), repeated over 2 fold assignments and averaged, 8 epochs at 16 px, every image decoded once,
 one torch thread.
 

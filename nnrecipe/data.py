@@ -4,11 +4,11 @@
 
 # %% ../nbs/01_data.ipynb #7d4de6d5
 from __future__ import annotations
-import csv, json, os, shutil, warnings
+import json, os, shutil, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image, ImageDraw
-from fastai.vision.all import (DataBlock, ImageBlock, CategoryBlock, ColReader, ColSplitter, Resize, ResizeMethod,
+from fastai.vision.all import (DataBlock, CategoryBlock, ColReader, ColSplitter, Resize, ResizeMethod,
                                get_image_files, image_extensions, TransformBlock, IntToFloatTensor, PILImage)
 
 # %% auto #0
@@ -27,6 +27,7 @@ def _made(path:Path, meta:dict)->bool:
     m = path/_MARKER
     return m.exists() and json.loads(m.read_text()) == meta
 
+# %% ../nbs/01_data.ipynb #c067be21
 def _publish(tmp:Path, path:Path, meta:dict)->Path:
     "Move a finished dataset from `tmp` to `path` in one rename; never overwrite what is there."
     (tmp/_MARKER).write_text(json.dumps(meta))
@@ -37,6 +38,7 @@ def _publish(tmp:Path, path:Path, meta:dict)->Path:
         if not _made(path, meta): raise
     return path
 
+# %% ../nbs/01_data.ipynb #5ea7ca5e
 def _target(path, default:str, meta:dict)->Path|None:
     "The folder to write to, or None when it already holds this dataset; refuses a folder holding anything else."
     path = Path(path) if path is not None else cache_dir()/default
@@ -79,20 +81,24 @@ def _polygon(label, cx, cy, r, theta):
     c,s = np.cos(theta), np.sin(theta)
     return [(cx + r*(x*c - y*s), cy + r*(x*s + y*c)) for x,y in pts]
 
+# %% ../nbs/01_data.ipynb #6c5ccf3d
 def _background(rng, size):
     "Grey texture: a smooth random field, stripes and noise. Grey means r=g=b, which no shape colour is."
     base = rng.uniform(70, 190)
-    field = np.asarray(Image.fromarray(rng.normal(0, 1, (6,6)).astype(np.float32), 'F').resize((size,size), Image.BICUBIC))
+    noise = Image.fromarray(rng.normal(0, 1, (6,6)).astype(np.float32), 'F')
+    field = np.asarray(noise.resize((size,size), Image.BICUBIC))
     yy,xx = np.mgrid[:size,:size]
     a = rng.uniform(0, np.pi)
     stripes = np.sin((xx*np.cos(a) + yy*np.sin(a)) * 2*np.pi/rng.uniform(6, 20))
     g = base + 25*field + rng.uniform(5, 20)*stripes + rng.normal(0, 8, (size,size))
     return np.repeat(g.clip(0,255).astype(np.uint8)[...,None], 3, axis=2)
 
+# %% ../nbs/01_data.ipynb #abd21cac
 def _colour(rng):
     "A saturated colour, as an (r,g,b) tuple and its hex."
     import colorsys
-    rgb = tuple(int(round(v*255)) for v in colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(0.6, 1), rng.uniform(0.6, 1)))
+    hsv = rng.uniform(), rng.uniform(0.6, 1), rng.uniform(0.6, 1)
+    rgb = tuple(int(round(v*255)) for v in colorsys.hsv_to_rgb(*hsv))
     return rgb, '#%02x%02x%02x' % rgb
 
 # %% ../nbs/01_data.ipynb #60b024ce
@@ -138,10 +144,6 @@ def shapes(path=None,     # folder to write to; default `cache_dir()/shapes_{siz
     return _publish(tmp, dest, meta)
 
 # %% ../nbs/01_data.ipynb #8b1537ec
-_VALID_DIRS = ('valid', 'val', 'validation')
-
-def _is_img(p:Path)->bool: return p.suffix.lower() in image_extensions
-
 def _stratified_valid(labels:pd.Series, valid_pct:float, seed:int)->np.ndarray:
     "A seeded split holding `valid_pct` of every class (classes with one image stay in training)."
     rng = np.random.default_rng(seed)
@@ -152,57 +154,84 @@ def _stratified_valid(labels:pd.Series, valid_pct:float, seed:int)->np.ndarray:
         is_valid[rng.permutation(idx)[:k]] = True
     return is_valid
 
+# %% ../nbs/01_data.ipynb #81cd792b
+_VALID_DIRS = ('valid', 'val', 'validation')
+
+def _is_img(p:Path)->bool: return p.suffix.lower() in image_extensions
+
+# %% ../nbs/01_data.ipynb #664786bf
+def _class_folders(root:Path)->pd.DataFrame:
+    "Items of `root/label/...` images; `attrs['empty_classes']`: the (not hidden) class folders without one."
+    files = sorted(Path(p) for p in get_image_files(root))
+    df = pd.DataFrame(dict(fname=[os.path.abspath(f) for f in files],
+                           label=[f.relative_to(root).parts[0] for f in files]))
+    found = set(df.label)
+    dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith('.'))
+    df.attrs['empty_classes'] = [d.name for d in dirs if d.name not in found]
+    return df
+
+# %% ../nbs/01_data.ipynb #5af315dd
 def _from_folder(root:Path)->pd.DataFrame:
     "Items from class folders, with or without train/valid sub-folders."
     loose = sorted(p for p in root.iterdir() if p.is_file() and _is_img(p))
     if loose:
-        raise ValueError(f"{root} holds images directly ({loose[0].name} and {len(loose)-1} more): put each image in a "
-                         f"folder named after its label (root/label/image.png), or pass a CSV of fname,label.")
+        raise ValueError(f"{root} holds images directly ({loose[0].name} and {len(loose)-1} more): put each image "
+                         f"in a folder named after its label (root/label/image.png), or pass a CSV of fname,label.")
     subs = {p.name.lower():p for p in root.iterdir() if p.is_dir()}
     vdir = next((subs[v] for v in _VALID_DIRS if v in subs), None)
-    if 'train' in subs and vdir is not None:
-        parts = [_from_folder(subs['train']).assign(is_valid=False), _from_folder(vdir).assign(is_valid=True)]
-        return pd.concat(parts, ignore_index=True)
-    files = sorted(Path(p) for p in get_image_files(root))
-    return pd.DataFrame(dict(fname=[os.path.abspath(f) for f in files],
-                             label=[f.relative_to(root).parts[0] for f in files]))
+    if 'train' not in subs or vdir is None: return _class_folders(root)
+    train = _from_folder(subs['train'])
+    df = pd.concat([train.assign(is_valid=False), _from_folder(vdir).assign(is_valid=True)], ignore_index=True)
+    df.attrs['empty_classes'] = train.attrs['empty_classes']   # the classes are those of training
+    return df
 
 # %% ../nbs/01_data.ipynb #32661d2d
 def _truthy(v)->bool:
-    if isinstance(v, str): 
+    "An `is_valid` cell as a bool; a word that is neither true nor false is an error."
+    if isinstance(v, str):
         s = v.strip().lower()
         if s in ('1','true','yes','valid','y','t'): return True
         if s in ('0','false','no','train','n','f',''): return False
         raise ValueError(f"is_valid value {v!r} is neither true nor false: use 1/0 or True/False.")
     return bool(v)
 
-def _from_csv(csv_path:Path, fn_col, label_col, valid_col)->pd.DataFrame:
-    "Items from a CSV of file names and labels."
+# %% ../nbs/01_data.ipynb #2eec15ce
+def _read_csv(csv_path:Path, fn_col, label_col, valid_col)->pd.DataFrame:
+    "The CSV as text columns, failing with the path and the cure for the usual ways a hand-made one goes wrong."
     try: df = pd.read_csv(csv_path, dtype={fn_col: str, label_col: str}, keep_default_na=False)
     except UnicodeDecodeError as e:
-        raise ValueError(f"{csv_path} is not UTF-8 text (byte {e.object[e.start:e.start+1]!r} at offset {e.start}): save it "
-                         f"as UTF-8 (spreadsheets: 'CSV UTF-8'), e.g. iconv -f latin1 -t utf-8.") from None
+        raise ValueError(f"{csv_path} is not UTF-8 text (byte {e.object[e.start:e.start+1]!r} at offset {e.start}): "
+                         f"save it as UTF-8 (spreadsheets: 'CSV UTF-8'), e.g. iconv -f latin1 -t utf-8.") from None
     except pd.errors.ParserError as e:
-        raise ValueError(f"{csv_path} is not a well-formed CSV ({str(e).strip()}): fix that line, or quote fields holding commas.") from None
+        raise ValueError(f"{csv_path} is not a well-formed CSV ({str(e).strip()}): fix that line, or quote fields "
+                         f"holding commas.") from None
     missing = [c for c in (fn_col, label_col) if c not in df.columns]
     if missing:
-        raise ValueError(f"{csv_path} has no column {', '.join(map(repr, missing))} (its columns are {list(df.columns)}). "
-                         f"Name the columns {fn_col},{label_col}[,{valid_col}] or pass fn_col=/label_col= to load_items.")
+        raise ValueError(f"{csv_path} has no column {', '.join(map(repr, missing))} (its columns are "
+                         f"{list(df.columns)}). Name the columns {fn_col},{label_col}[,{valid_col}] or pass "
+                         f"fn_col=/label_col= to load_items.")
+    return df
+
+# %% ../nbs/01_data.ipynb #75d54ac6
+def _from_csv(csv_path:Path, fn_col, label_col, valid_col)->pd.DataFrame:
+    "Items from a CSV of file names and labels."
+    df = _read_csv(csv_path, fn_col, label_col, valid_col)
     base = csv_path.parent
     fnames = [Path(f) if Path(f).is_absolute() else base/f for f in df[fn_col]]
     absent = [f for f in fnames if not f.is_file()]
     if absent:
         raise FileNotFoundError(f"{len(absent)} of {len(df)} files named in {csv_path} do not exist, e.g. {absent[0]}"
-                                f"{' and ' + str(absent[1]) if len(absent)>1 else ''}. Paths are read relative to the "
-                                f"CSV's folder ({base}); fix them or drop those rows.")
+                                f"{' and ' + str(absent[1]) if len(absent)>1 else ''}. Paths are read relative to "
+                                f"the CSV's folder ({base}); fix them or drop those rows.")
     empty = df.index[df[label_col].str.strip()==''].tolist()
     if empty:
-        raise ValueError(f"{len(empty)} rows of {csv_path} have an empty {label_col!r} (first: row {empty[0]+2} of the "
-                         f"file, {df[fn_col].iloc[empty[0]]}). Give them a label or drop them.")
+        raise ValueError(f"{len(empty)} rows of {csv_path} have an empty {label_col!r} (first: row {empty[0]+2} of "
+                         f"the file, {df[fn_col].iloc[empty[0]]}). Give them a label or drop them.")
     res = pd.DataFrame(dict(fname=[os.path.abspath(f) for f in fnames], label=df[label_col].astype(str)))
     if valid_col in df.columns: res['is_valid'] = [_truthy(v) for v in df[valid_col]]
     return _tidy(res, csv_path)
 
+# %% ../nbs/01_data.ipynb #7c659a1d
 def _tidy(res:pd.DataFrame, where)->pd.DataFrame:
     "Strip spaces around labels and drop repeated rows, saying so; warn about a file listed with two labels."
     spaced = sorted(set(l for l in res.label if l != l.strip()))
@@ -218,10 +247,29 @@ def _tidy(res:pd.DataFrame, where)->pd.DataFrame:
     two = res.fname.duplicated(keep=False)
     if two.any():
         f = res.fname[two].iloc[0]
-        warnings.warn(f"{res.fname[two].nunique()} files of {where} are listed more than once with different labels or "
-                      f"splits, e.g. {f} as {sorted(res.label[res.fname == f])}: find_issues reports them as conflicting "
-                      f"labels or leakage; keep one row per file.")
+        warnings.warn(f"{res.fname[two].nunique()} files of {where} are listed more than once with different labels "
+                      f"or splits, e.g. {f} as {sorted(res.label[res.fname == f])}: find_issues reports them as "
+                      f"conflicting labels or leakage; keep one row per file.")
     return res
+
+# %% ../nbs/01_data.ipynb #a445ab51
+def _from_list(files:list)->pd.DataFrame:
+    "Items from a list of image paths, labelled by their parent folder."
+    files = [Path(f) for f in files]
+    absent = [f for f in files if not f.is_file()]
+    if absent: raise FileNotFoundError(f"{len(absent)} of {len(files)} listed files do not exist, e.g. {absent[0]}: "
+                                       f"fix those paths or leave them out of the list.")
+    return _tidy(pd.DataFrame(dict(fname=[os.path.abspath(f) for f in files], label=[f.parent.name for f in files])),
+                 'the list')
+
+# %% ../nbs/01_data.ipynb #6acce458
+def _from_path(source:Path, fn_col, label_col, valid_col)->pd.DataFrame:
+    "Items from a folder of class folders or a CSV."
+    if not source.exists():
+        raise FileNotFoundError(f"{source} does not exist: pass a folder of class folders or a CSV of fname,label.")
+    if source.is_dir(): return _from_folder(source)
+    if source.suffix.lower() in ('.csv', '.tsv', '.txt'): return _from_csv(source, fn_col, label_col, valid_col)
+    raise ValueError(f"{source} is neither a folder nor a CSV: pass a folder of class folders or a CSV of fname,label.")
 
 # %% ../nbs/01_data.ipynb #bfc6381a
 def load_items(source,                  # folder of class folders, CSV of fname,label[,is_valid], or list of image paths
@@ -232,23 +280,15 @@ def load_items(source,                  # folder of class folders, CSV of fname,
                valid_col:str='is_valid',# CSV column marking the validation split (optional)
               )->pd.DataFrame:          # one row per image: fname (absolute), label, is_valid
     "The item table every step uses: one row per image with its path, label and split."
-    if isinstance(source, (list, tuple)):
-        files = [Path(f) for f in source]
-        absent = [f for f in files if not f.is_file()]
-        if absent: raise FileNotFoundError(f"{len(absent)} of {len(files)} listed files do not exist, e.g. {absent[0]}: "
-                                           f"fix those paths or leave them out of the list.")
-        df = _tidy(pd.DataFrame(dict(fname=[os.path.abspath(f) for f in files], label=[f.parent.name for f in files])), 'the list')
-    else:
-        source = Path(source).expanduser()
-        if not source.exists():
-            raise FileNotFoundError(f"{source} does not exist: pass a folder of class folders or a CSV of fname,label.")
-        if source.is_dir(): df = _from_folder(source)
-        elif source.suffix.lower() in ('.csv', '.tsv', '.txt'): df = _from_csv(source, fn_col, label_col, valid_col)
-        else: raise ValueError(f"{source} is neither a folder nor a CSV: pass a folder of class folders or a CSV of fname,label.")
-    if len(df)==0: raise ValueError(f"No images found in {source} (looked for {', '.join(sorted(image_extensions)[:6])}, ...): "
-                                    f"put images in class folders (root/label/image.png) or name them in the CSV's {fn_col!r} column.")
+    is_list = isinstance(source, (list, tuple))
+    if not is_list: source = Path(source).expanduser()
+    df = _from_list(source) if is_list else _from_path(source, fn_col, label_col, valid_col)
+    if len(df)==0: raise ValueError(f"No images found in {source} (looked for {', '.join(sorted(image_extensions)[:6])}"
+                                    f", ...): put images in class folders (root/label/image.png) or name them in the "
+                                    f"CSV's {fn_col!r} column.")
     if 'is_valid' not in df.columns: df['is_valid'] = _stratified_valid(df.label, valid_pct, seed)
-    df.attrs['source'] = str(source) if not isinstance(source, (list, tuple)) else 'list'
+    df.attrs['source'] = 'list' if is_list else str(source)
+    df.attrs.setdefault('empty_classes', [])   # only a folder can have them
     return df.reset_index(drop=True)
 
 # %% ../nbs/01_data.ipynb #11f6f637
@@ -259,36 +299,44 @@ def _open_image(fn)->PILImage:
         raise ValueError(f"{fn} cannot be read as an image ({type(e).__name__}: {e}). Leave unreadable files out: "
                          f"items = nnrecipe.ledger.apply(items, scan=nnrecipe.scan.scan(items)).") from None
 
+# %% ../nbs/01_data.ipynb #438f5012
+def _check_items(items:pd.DataFrame):
+    "Refuse an item table fastai would fail on late: missing columns, one split only, labels unseen in training."
+    missing = {'fname','label','is_valid'} - set(items.columns)
+    if missing: raise ValueError(f"items lack the column(s) {sorted(missing)}: build them with load_items().")
+    if not items.is_valid.any() or items.is_valid.all():
+        raise ValueError(f"items need both a training and a validation split ({int(items.is_valid.sum())} of "
+                         f"{len(items)} are marked is_valid): pass valid_pct > 0 to load_items or fix the is_valid "
+                         f"column.")
+    is_valid = items.is_valid.astype(bool)
+    unseen = sorted(set(items.label[is_valid].astype(str)) - set(items.label[~is_valid].astype(str)))
+    if unseen:  # fastai would fail on the first validation batch, after a training epoch
+        eg = items.fname[is_valid & items.label.astype(str).isin(unseen)]
+        raise ValueError(f"{len(eg)} validation items carry labels never seen in training: "
+                         f"{', '.join(map(repr, unseen[:3]))} (e.g. {eg.iloc[0]}). The model cannot predict them: move "
+                         f"some of those images into the training split, or drop them.")
+
+# %% ../nbs/01_data.ipynb #dbc70613
 def dataloaders(items:pd.DataFrame,  # from `load_items` (fname, label, is_valid)
                 size:int=224,        # side images are squished to; pass the native size for small images (digits: 32)
                 bs:int=64,           # batch size
                 item_tfms=None,      # replaces the plain resize, e.g. `RandomResizedCrop(size)`
                 batch_tfms=None,     # e.g. `aug_transforms()`; none by default
-                num_workers:int=None,# decoding processes; default 0 on a CPU (training needs the cores), 8 at most on a GPU
+                num_workers:int=None,# decoding processes; default 0 on a CPU (training needs the cores), 8 on a GPU
                 seed:int=42,         # shuffling seed
-                **kwargs,            # passed to `DataBlock.dataloaders`, e.g. device; a training split smaller than `bs` is one batch
+                **kwargs,            # to `DataBlock.dataloaders`, e.g. device; a training split under `bs` is one batch
                ):
     "fastai DataLoaders for `items`, with no augmentation unless asked for."
-    missing = {'fname','label','is_valid'} - set(items.columns)
-    if missing: raise ValueError(f"items lack the column(s) {sorted(missing)}: build them with load_items().")
-    if not items.is_valid.any() or items.is_valid.all():
-        raise ValueError(f"items need both a training and a validation split ({int(items.is_valid.sum())} of {len(items)} "
-                         f"are marked is_valid): pass valid_pct > 0 to load_items or fix the is_valid column.")
+    _check_items(items)
     dblock = DataBlock(blocks=(TransformBlock(type_tfms=_open_image, batch_tfms=IntToFloatTensor), CategoryBlock),
                        get_x=ColReader('fname'), get_y=ColReader('label'),
                        splitter=ColSplitter('is_valid'),
                        item_tfms=item_tfms if item_tfms is not None else Resize(size, method=ResizeMethod.Squish),
                        batch_tfms=batch_tfms)
     if num_workers is None: num_workers = min(8, os.cpu_count() or 1) if torch.cuda.is_available() else 0
-    is_valid = items.is_valid.astype(bool)
-    unseen = sorted(set(items.label[is_valid].astype(str)) - set(items.label[~is_valid].astype(str)))
-    if unseen:  # fastai would fail on the first validation batch, after a training epoch
-        eg = items.fname[is_valid & items.label.astype(str).isin(unseen)]
-        raise ValueError(f"{len(eg)} validation items carry labels never seen in training: {', '.join(map(repr, unseen[:3]))} "
-                         f"(e.g. {eg.iloc[0]}). The model cannot predict them: move some of those images into the "
-                         f"training split, or drop them.")
-    n_train = int((~is_valid).sum())
-    if n_train < bs and 'drop_last' not in kwargs: kwargs['drop_last'] = False  # else the training set has no full batch: 0 steps
+    n_train = int((~items.is_valid.astype(bool)).sum())
+    # else the training set has no full batch, and an epoch has 0 steps
+    if n_train < bs and 'drop_last' not in kwargs: kwargs['drop_last'] = False
     dls = dblock.dataloaders(items, bs=bs, num_workers=num_workers, seed=seed, **kwargs)
     dls.items = items
     return dls

@@ -4,12 +4,11 @@
 
 # %% ../nbs/08_review.ipynb #b819bb22
 from __future__ import annotations
-import errno, hashlib, io, json, math, os, shutil, sqlite3, stat, time, warnings
-from dataclasses import dataclass, field
+import io, math
 from pathlib import Path
-import numpy as np, pandas as pd
-from PIL import Image, UnidentifiedImageError
-from .data import cache_dir, load_items
+import pandas as pd
+from PIL import Image
+from fastcore.basics import patch
 from .scan import DataIssues, _thumb
 from .ledger import Ledger
 
@@ -17,18 +16,18 @@ from .ledger import Ledger
 __all__ = ['candidates', 'Review', 'review']
 
 # %% ../nbs/08_review.ipynb #6b43ef8c
-def candidates(items:pd.DataFrame=None,  # every item (fname, label, is_valid), shown under the filter 'all'
-               issues:DataIssues=None,     # from `find_issues`
+def candidates(items:pd.DataFrame=None,       # every item (fname, label, is_valid), shown under the filter 'all'
+               issues:DataIssues=None,        # from `find_issues`
                label_issues:pd.DataFrame=None, # from `label_issues(...).issues`: fname, label, pred, score, rank
-              )->pd.DataFrame:             # fname, label, is_valid, issue, reason, pred, rank
+              )->pd.DataFrame:                # fname, label, is_valid, issue, reason, pred, rank
     "One row per (file, reason to look at it), for the review widget."
     cols = ['fname', 'label', 'is_valid', 'issue', 'reason', 'pred', 'rank']
     parts = []
     if label_issues is not None and len(label_issues):
         li = label_issues.copy()
         li['issue'] = 'label_issue'
-        li['reason'] = [f"label issue #{int(r.rank)}: the model says {r.pred!r} ({r.p_pred:.0%}), label {r.label!r} ({r.p_label:.0%})"
-                        for r in li.itertuples()]
+        li['reason'] = [f"label issue #{int(r.rank)}: the model says {r.pred!r} ({r.p_pred:.0%}), label {r.label!r} "
+                        f"({r.p_label:.0%})" for r in li.itertuples()]
         parts.append(li.reindex(columns=cols))
     if issues is not None and len(issues.flagged):
         parts.append(issues.flagged[issues.flagged.row >= 0].reindex(columns=cols))
@@ -38,7 +37,7 @@ def candidates(items:pd.DataFrame=None,  # every item (fname, label, is_valid), 
     out['is_valid'] = out.is_valid.fillna(False).astype(bool)
     return out
 
-# %% ../nbs/08_review.ipynb #ef4484fa
+# %% ../nbs/08_review.ipynb #61bc4ebf
 _LABELS = {'keep': 'keep', 'exclude': 'exclude', 'unsure': "can't tell"}
 
 def _png(fname, size:int)->bytes:
@@ -46,22 +45,16 @@ def _png(fname, size:int)->bytes:
     im = _thumb(fname, size) or Image.new('RGB', (size, size), (200, 200, 200))
     buf = io.BytesIO(); im.save(buf, 'PNG'); return buf.getvalue()
 
+# %% ../nbs/08_review.ipynb #ef4484fa
 class _Tile:
     "One image of a page: thumbnail, caption, decision buttons and a relabel choice."
     def __init__(self, rev, row):
         import ipywidgets as W
         self.rev, self.row = rev, row
-        name = Path(row.fname).name
-        split = 'valid' if row.is_valid else 'train'
-        pred = f" · pred <b>{row.pred}</b>" if isinstance(row.pred, str) and row.pred else ''
-        self.img = W.Image(value=_png(row.fname, rev.size), format='png', layout=W.Layout(width=f'{rev.size}px', height=f'{rev.size}px'))
-        self.caption = W.HTML(f"<div title='{row.fname}' style='font-size:11px;line-height:1.2;width:220px;overflow-wrap:anywhere'>"
-                              f"<b>{name}</b><br>label <b>{row.label}</b>{pred} · {split}<br><i>{row.reason}</i></div>")
-        widths = dict(keep='56px', exclude='72px', unsure='84px')
-        self.buttons = {d: W.Button(description=t, layout=W.Layout(width=widths[d], padding='0px'), tooltip=f"{t}: {name}")
-                        for d,t in _LABELS.items()}
-        for d,b in self.buttons.items():
-            b.add_class(f'nnr-{d}'); b.on_click(lambda _, d=d: self.decide(d))
+        self.img = W.Image(value=_png(row.fname, rev.size), format='png',
+                           layout=W.Layout(width=f'{rev.size}px', height=f'{rev.size}px'))
+        self.caption = W.HTML(self._caption())
+        self.buttons = self._buttons()
         self.relabel = W.Dropdown(options=[('relabel to …', '')] + [(c, c) for c in rev.classes if c != row.label],
                                   layout=W.Layout(width=f'{rev.size+40}px'))
         self.relabel.add_class('nnr-relabel')
@@ -72,23 +65,53 @@ class _Tile:
         self.box.add_class('nnr-tile')
         self.refresh()
 
-    def _on_relabel(self, change):
-        if change['new'] and not self._quiet: self.decide('relabel', change['new'])
+# %% ../nbs/08_review.ipynb #11a841d4
+@patch
+def _caption(self:_Tile)->str:
+    "File name, label, prediction, split and the reason the image is shown."
+    r = self.row
+    pred = f" · pred <b>{r.pred}</b>" if isinstance(r.pred, str) and r.pred else ''
+    return (f"<div title='{r.fname}' style='font-size:11px;line-height:1.2;width:220px;overflow-wrap:anywhere'>"
+            f"<b>{Path(r.fname).name}</b><br>label <b>{r.label}</b>{pred} · {'valid' if r.is_valid else 'train'}<br>"
+            f"<i>{r.reason}</i></div>")
 
-    def decide(self, decision, new_label=None):
-        "Record a decision for this image in the ledger, then show it."
-        self.rev.decide(self.row.fname, self.row.label, decision, new_label, self.row.reason)
-        self.refresh()
+# %% ../nbs/08_review.ipynb #d6950ea6
+@patch
+def _buttons(self:_Tile)->dict:
+    "A button per decision, each recording it for this image."
+    import ipywidgets as W
+    widths, name = dict(keep='56px', exclude='72px', unsure='84px'), Path(self.row.fname).name
+    buttons = {d: W.Button(description=t, layout=W.Layout(width=widths[d], padding='0px'), tooltip=f"{t}: {name}")
+               for d,t in _LABELS.items()}
+    for d,b in buttons.items():
+        b.add_class(f'nnr-{d}'); b.on_click(lambda _, d=d: self.decide(d))
+    return buttons
 
-    def refresh(self):
-        "Show the decision in force."
-        d = self.rev.decisions.get(self.row.fname)
-        for k,b in self.buttons.items(): b.button_style = 'info' if d is not None and d[0] == k else ''
-        self._quiet = True
-        self.relabel.value = d[1] if d is not None and d[0] == 'relabel' and d[1] in [v for _,v in self.relabel.options] else ''
-        self._quiet = False
-        self.status.value = (f"<span class='nnr-status' style='font-size:11px'>{'→ ' + d[1] if d[0]=='relabel' else _LABELS[d[0]]}</span>"
-                             if d is not None else "<span class='nnr-status' style='font-size:11px;color:#999'>not reviewed</span>")
+# %% ../nbs/08_review.ipynb #d614764d
+@patch
+def _on_relabel(self:_Tile, change):
+    if change['new'] and not self._quiet: self.decide('relabel', change['new'])
+
+# %% ../nbs/08_review.ipynb #6a14d4cd
+@patch
+def decide(self:_Tile, decision, new_label=None):
+    "Record a decision for this image in the ledger, then show it."
+    self.rev.decide(self.row.fname, self.row.label, decision, new_label, self.row.reason)
+    self.refresh()
+
+# %% ../nbs/08_review.ipynb #04f9d936
+@patch
+def refresh(self:_Tile):
+    "Show the decision in force."
+    d = self.rev.decisions.get(self.row.fname)
+    for k,b in self.buttons.items(): b.button_style = 'info' if d is not None and d[0] == k else ''
+    self._quiet = True   # showing a relabel is no new decision
+    offered = [v for _,v in self.relabel.options]
+    self.relabel.value = d[1] if d is not None and d[0] == 'relabel' and d[1] in offered else ''
+    self._quiet = False
+    span = "<span class='nnr-status' style='font-size:11px{}'>{}</span>"
+    self.status.value = (span.format('', '→ ' + d[1] if d[0]=='relabel' else _LABELS[d[0]]) if d is not None
+                         else span.format(';color:#999', 'not reviewed'))
 
 # %% ../nbs/08_review.ipynb #ce852b64
 class Review:
@@ -105,55 +128,75 @@ class Review:
         self.ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
         self.classes = sorted(map(str, classes if classes is not None else cands.label.dropna().unique()))
         lat = self.ledger.in_force()   # a hand-edited ledger fails here, saying which line, not in a tile
-        self.decisions = {p: (r.decision, r.new_label if isinstance(r.new_label, str) else None) for p,r in lat.iterrows()}
-        issues = list(dict.fromkeys(self.cands.issue))
-        self.issue = W.Dropdown(options=issues, value=issue or issues[0], description='show')
-        self.cls = W.Dropdown(options=['all classes'] + self.classes, description='class')
-        self.split = W.Dropdown(options=['train and valid', 'train', 'valid'], description='split')
-        for w in (self.issue, self.cls, self.split): w.observe(lambda _: self.show_page(0), names='value')
-        self.prev, self.next = W.Button(description='◀ previous'), W.Button(description='next ▶')
-        self.prev.on_click(lambda _: self.show_page(self.page - 1)); self.next.on_click(lambda _: self.show_page(self.page + 1))
-        self.where = W.HTML()
-        self.bulk = {d: W.Button(description=f"{t} all on page", layout=W.Layout(width='auto')) for d,t in _LABELS.items()}
-        for d,b in self.bulk.items(): b.on_click(lambda _, d=d: self.decide_page(d))
+        self.decisions = {p: (r.decision, r.new_label if isinstance(r.new_label, str) else None)
+                          for p,r in lat.iterrows()}
+        self._controls(issue)
         self.grid = W.GridBox(layout=W.Layout(grid_template_columns=f'repeat(auto-fill, {max(size+70, 236)}px)'))
         self.widget = W.VBox([W.HBox([self.issue, self.cls, self.split]), W.HBox([self.prev, self.next, self.where]),
                               W.HBox(list(self.bulk.values())), self.grid])
         self.widget.add_class('nnr-review')
         self.show_page(0)
 
-    def rows(self)->pd.DataFrame:
-        "The candidates under the current filters, one row per file, most urgent first."
-        c = self.cands[self.cands.issue == self.issue.value]
-        if self.cls.value != 'all classes': c = c[c.label.astype(str) == self.cls.value]
-        if self.split.value != 'train and valid': c = c[c.is_valid == (self.split.value == 'valid')]
-        if c['rank'].notna().any(): c = c.sort_values('rank', kind='stable')
-        return c.groupby('fname', sort=False).agg(dict(label='first', is_valid='first', pred='first', rank='first',
-                                                       reason=lambda s: '; '.join(dict.fromkeys(map(str, s))))).reset_index()
-
-    def show_page(self, page:int):
-        "Show page `page` of the current filter."
-        rows = self.rows()
-        n_pages = max(1, math.ceil(len(rows)/self.page_size))
-        self.page = min(max(page, 0), n_pages - 1)
-        self.tiles = [_Tile(self, r) for r in rows.iloc[self.page*self.page_size:(self.page+1)*self.page_size].itertuples()]
-        self.grid.children = [t.box for t in self.tiles]
-        done = sum(f in self.decisions for f in rows.fname)
-        self.where.value = f"page {self.page+1} of {n_pages} · {len(rows)} images, {done} reviewed · ledger: {self.ledger.path}"
-
-    def decide(self, fname, old_label, decision, new_label=None, reason=''):
-        "Write one decision to the ledger, then remember it."
-        self.ledger.record(fname, old_label, decision, new_label, reason)
-        self.decisions[str(fname)] = (decision, new_label)
-
-    def decide_page(self, decision:str):
-        "The same decision for every image on the page."
-        for t in self.tiles: t.decide(decision)
-
     def _ipython_display_(self):
         from IPython.display import display
         display(self.widget)
 
+# %% ../nbs/08_review.ipynb #ad2bdee4
+@patch
+def _controls(self:Review, issue:str=None):
+    "The filters (issue, class, split), the page buttons and the bulk actions."
+    import ipywidgets as W
+    issues = list(dict.fromkeys(self.cands.issue))
+    self.issue = W.Dropdown(options=issues, value=issue or issues[0], description='show')
+    self.cls = W.Dropdown(options=['all classes'] + self.classes, description='class')
+    self.split = W.Dropdown(options=['train and valid', 'train', 'valid'], description='split')
+    for w in (self.issue, self.cls, self.split): w.observe(lambda _: self.show_page(0), names='value')
+    self.prev, self.next = W.Button(description='◀ previous'), W.Button(description='next ▶')
+    self.prev.on_click(lambda _: self.show_page(self.page - 1))
+    self.next.on_click(lambda _: self.show_page(self.page + 1))
+    self.where = W.HTML()
+    self.bulk = {d: W.Button(description=f"{t} all on page", layout=W.Layout(width='auto')) for d,t in _LABELS.items()}
+    for d,b in self.bulk.items(): b.on_click(lambda _, d=d: self.decide_page(d))
+
+# %% ../nbs/08_review.ipynb #56ac9c51
+@patch
+def rows(self:Review)->pd.DataFrame:
+    "The candidates under the current filters, one row per file, most urgent first."
+    c = self.cands[self.cands.issue == self.issue.value]
+    if self.cls.value != 'all classes': c = c[c.label.astype(str) == self.cls.value]
+    if self.split.value != 'train and valid': c = c[c.is_valid == (self.split.value == 'valid')]
+    if c['rank'].notna().any(): c = c.sort_values('rank', kind='stable')
+    reasons = lambda s: '; '.join(dict.fromkeys(map(str, s)))   # one tile per file, every reason to look at it
+    return c.groupby('fname', sort=False).agg(dict(label='first', is_valid='first', pred='first', rank='first',
+                                                   reason=reasons)).reset_index()
+
+# %% ../nbs/08_review.ipynb #6fd8f66f
+@patch
+def show_page(self:Review, page:int):
+    "Show page `page` of the current filter."
+    rows = self.rows()
+    n_pages = max(1, math.ceil(len(rows)/self.page_size))
+    self.page = min(max(page, 0), n_pages - 1)
+    self.tiles = [_Tile(self, r) for r in rows.iloc[self.page*self.page_size:(self.page+1)*self.page_size].itertuples()]
+    self.grid.children = [t.box for t in self.tiles]
+    done = sum(f in self.decisions for f in rows.fname)
+    self.where.value = (f"page {self.page+1} of {n_pages} · {len(rows)} images, {done} reviewed · "
+                        f"ledger: {self.ledger.path}")
+
+# %% ../nbs/08_review.ipynb #59645434
+@patch
+def decide(self:Review, fname, old_label, decision, new_label=None, reason=''):
+    "Write one decision to the ledger, then remember it."
+    self.ledger.record(fname, old_label, decision, new_label, reason)
+    self.decisions[str(fname)] = (decision, new_label)
+
+# %% ../nbs/08_review.ipynb #e0412c78
+@patch
+def decide_page(self:Review, decision:str):
+    "The same decision for every image on the page."
+    for t in self.tiles: t.decide(decision)
+
+# %% ../nbs/08_review.ipynb #48987d53
 def review(cands, ledger, **kwargs)->Review:
     "The review widget over `cands` (from `candidates`), writing to `ledger`."
     return Review(cands, ledger, **kwargs)
