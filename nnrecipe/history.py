@@ -4,9 +4,10 @@
 
 # %% ../nbs/02_history.ipynb #c978a412
 from __future__ import annotations
-import math, os, time
+import math, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+from fastcore.basics import patch
 from fastai.learner import Callback, Recorder
 from fastai.callback.core import CancelFitException
 from fastai.torch_core import find_bs, rank_distrib
@@ -29,6 +30,9 @@ _STEP_COLS = ['fit', 'epoch', 'iter', 'step', 'loss', 'lr', 'grad_norm', 'bs']
 _FILES = ('steps.csv', 'epochs.csv', 'fits.csv')
 _EPOCH_TAGS = {'train_loss': 'loss/train_epoch_mean', 'valid_loss': 'loss/valid'}
 
+def _lr(opt)->float: return float(np.max(opt.hypers[-1]['lr']))
+
+# %% ../nbs/02_history.ipynb #48a86f70
 def reference_loss(learn)->float|None:
     "The loss of a uniform guess: ln(C) for a C-class cross-entropy, ln(2) for binary cross-entropy, else None."
     name = type(getattr(learn.loss_func, 'func', learn.loss_func)).__name__ + type(learn.loss_func).__name__
@@ -37,19 +41,17 @@ def reference_loss(learn)->float|None:
     if 'CrossEntropy' in name and c and c > 1: return math.log(c)
     return None
 
-def _lr(opt)->float: return float(np.max(opt.hypers[-1]['lr']))
-
-# %% ../nbs/02_history.ipynb #0b25229e
+# %% ../nbs/02_history.ipynb #69c58a55
 class RawHistoryCallback(Callback):
-    "Record the raw training loss, learning rate and gradient norm of every step and the validation loss and metrics of every epoch; write them unsmoothed to TensorBoard and CSV in `run_dir`."
+    "Raw loss, lr and gradient norm of every step, validation loss and metrics of every epoch: to CSV and TensorBoard."
     order = Recorder.order+1  # after the Recorder: it has the epoch's validation loss and metrics by then
     def __init__(self,
-                 run_dir=None,            # run folder for CSV and TensorBoard files; default `new_run_dir()`; a folder used before is started afresh
+                 run_dir=None,            # run folder for CSV and TensorBoard files; default `new_run_dir()`
                  tensorboard:bool=True,   # write TensorBoard event files
                  grad_norm:bool=True,     # record the total gradient norm (L2, before clipping and the optimiser step)
                  stop_on_nan:bool=True,   # stop the fit, keeping the history, when the training loss is NaN or infinite
                 ):
-        self.run_dir = None if run_dir is None else Path(run_dir)
+        self.run_dir = None if run_dir is None else Path(run_dir)  # a folder used before is started afresh
         self.tensorboard,self.grad_norm,self.stop_on_nan = tensorboard,grad_norm,stop_on_nan
         self.steps,self.epochs,self.fits = [],[],[]
         self.writer,self.stopped,self._n_step,self._flushed,self._gn = None,None,0,0,float('nan')
@@ -57,113 +59,143 @@ class RawHistoryCallback(Callback):
 
     def _skip(self)->bool: return hasattr(self.learn, 'lr_finder')  # lr_find's mock training is not the run
 
-    def before_fit(self):
-        # `validate` and `get_preds` send before_fit too: a real fit is only known at its first `before_train`
-        self._pending = not self._skip()
-        self._cbs = [type(cb).__name__ for cb in self.learn.cbs]
+# %% ../nbs/02_history.ipynb #94f80550
+@patch
+def before_fit(self:RawHistoryCallback):
+    self._pending = not self._skip()
+    self._cbs = [type(cb).__name__ for cb in self.learn.cbs]
 
-    def before_train(self):
-        if self._pending and not self._in_fit: self._start_fit()
-        self._pending = False
-        if self._in_fit: self._ep_t0,self._ep_loss,self._ep_n = time.time(),0.,0
+@patch
+def before_train(self:RawHistoryCallback):
+    if self._pending and not self._in_fit: self._start_fit()
+    self._pending = False
+    if self._in_fit: self._ep_t0,self._ep_loss,self._ep_n = time.time(),0.,0
 
-    def _start_fit(self):
-        if self.run_dir is None: self.run_dir = new_run_dir()
-        self._main = rank_distrib() == 0  # in distributed training only the first process writes files
-        if self._main and not self.fits: self._clear_run_dir()
-        if self._main: self.run_dir.mkdir(parents=True, exist_ok=True)
-        if self.tensorboard and self._main and self.writer is None:
-            from torch.utils.tensorboard import SummaryWriter
-            self.writer = SummaryWriter(log_dir=str(self.run_dir), flush_secs=10)
-        self._in_fit = True
-        self.fits.append(dict(fit=len(self.fits), started=time.strftime('%Y-%m-%d %H:%M:%S'),
-                              n_epoch=getattr(self.learn, 'n_epoch', None), epochs_done=0, steps=0,
-                              first_step=self._n_step, loss_func=type(self.learn.loss_func).__name__,
-                              n_classes=getattr(self.learn.dls, 'c', None), reference_loss=reference_loss(self.learn),
-                              callbacks=';'.join(self._cbs), early_stopping='EarlyStoppingCallback' in self._cbs,
-                              lr_start=None, lr_max=None, lr_end=None, stopped='', seconds=None, _t0=time.time()))
-        self._write_fits()
+# %% ../nbs/02_history.ipynb #352426cc
+@patch
+def _start_fit(self:RawHistoryCallback):
+    "Open the run folder (afresh for a new history) and TensorBoard, and add this fit's row to `fits`."
+    if self.run_dir is None: self.run_dir = new_run_dir()
+    self._main = rank_distrib() == 0  # in distributed training only the first process writes files
+    if self._main and not self.fits: self._clear_run_dir()
+    if self._main: self.run_dir.mkdir(parents=True, exist_ok=True)
+    if self.tensorboard and self._main and self.writer is None:
+        from torch.utils.tensorboard import SummaryWriter
+        self.writer = SummaryWriter(log_dir=str(self.run_dir), flush_secs=10)
+    self._in_fit = True
+    l,cbs = self.learn,self._cbs
+    self.fits.append(dict(fit=len(self.fits), started=time.strftime('%Y-%m-%d %H:%M:%S'),
+                          n_epoch=getattr(l, 'n_epoch', None), epochs_done=0, steps=0, first_step=self._n_step,
+                          loss_func=type(l.loss_func).__name__, n_classes=getattr(l.dls, 'c', None),
+                          reference_loss=reference_loss(l), callbacks=';'.join(cbs),
+                          early_stopping='EarlyStoppingCallback' in cbs, lr_start=None, lr_max=None, lr_end=None,
+                          stopped='', seconds=None, _t0=time.time()))
+    self._write_fits()
 
-    def _clear_run_dir(self):
-        "A run folder holds one history: drop the files a previous history left there (ours only)."
-        if not self.run_dir.exists(): return
-        for f in self.run_dir.iterdir():
-            if f.name in _FILES or f.name.startswith('events.out.tfevents.'): f.unlink()
+# %% ../nbs/02_history.ipynb #5ae6a3f2
+@patch
+def _clear_run_dir(self:RawHistoryCallback):
+    "A run folder holds one history: drop the files a previous history left there (ours only)."
+    if not self.run_dir.exists(): return
+    for f in self.run_dir.iterdir():
+        if f.name in _FILES or f.name.startswith('events.out.tfevents.'): f.unlink()
 
-    def after_backward(self):
-        if not (self._in_fit and self.grad_norm): return
-        grads = [p.grad for p in self.learn.model.parameters() if p.grad is not None]
-        gn = torch.nn.utils.get_total_norm(grads, 2.0) if grads else torch.tensor(0.)
-        scaler = getattr(self.learn, 'scaler', None)  # fp16: gradients are scaled until the step
-        if scaler is not None and scaler.is_enabled(): gn = gn/scaler.get_scale()
-        self._gn = gn.item()
+# %% ../nbs/02_history.ipynb #10cc93e3
+@patch
+def after_backward(self:RawHistoryCallback):
+    if not (self._in_fit and self.grad_norm): return
+    grads = [p.grad for p in self.learn.model.parameters() if p.grad is not None]
+    gn = torch.nn.utils.get_total_norm(grads, 2.0) if grads else torch.tensor(0.)
+    scaler = getattr(self.learn, 'scaler', None)  # fp16: gradients are scaled until the step
+    if scaler is not None and scaler.is_enabled(): gn = gn/scaler.get_scale()
+    self._gn = gn.item()
 
-    def after_batch(self):
-        if not (self._in_fit and self.training): return
-        loss,bs,lr = self.learn.loss.detach().float().mean().item(), find_bs(self.learn.yb), _lr(self.learn.opt)
-        self.steps.append((len(self.fits)-1, self.epoch, self.iter, self._n_step, loss, lr, self._gn, bs))
-        if self.writer is not None:
-            self.writer.add_scalar('loss/train', loss, self._n_step)
-            self.writer.add_scalar('opt/lr', lr, self._n_step)
-            if self.grad_norm: self.writer.add_scalar('opt/grad_norm', self._gn, self._n_step)
-        self._n_step += 1; self._gn = float('nan')
-        self._ep_loss += loss*bs; self._ep_n += bs
-        if len(self.steps) - self._flushed >= 500: self._write_steps()
-        if self.stop_on_nan and not math.isfinite(loss):
-            self.stopped = (f"the training loss became {loss} at step {self._n_step-1} (epoch {self.epoch}, lr {lr:.2e}): "
-                            f"training stopped, history kept in {self.run_dir}. Lower the learning rate "
-                            f"(or look for NaN/inf in the inputs).")
-            self.fits[-1]['stopped'] = 'loss_not_finite'
-            raise CancelFitException()
+# %% ../nbs/02_history.ipynb #05e2f9f0
+@patch
+def after_batch(self:RawHistoryCallback):
+    if not (self._in_fit and self.training): return
+    loss,bs,lr = self.learn.loss.detach().float().mean().item(), find_bs(self.learn.yb), _lr(self.learn.opt)
+    self.steps.append((len(self.fits)-1, self.epoch, self.iter, self._n_step, loss, lr, self._gn, bs))
+    if self.writer is not None:
+        self.writer.add_scalar('loss/train', loss, self._n_step)
+        self.writer.add_scalar('opt/lr', lr, self._n_step)
+        if self.grad_norm: self.writer.add_scalar('opt/grad_norm', self._gn, self._n_step)
+    self._n_step += 1; self._gn = float('nan')
+    self._ep_loss += loss*bs; self._ep_n += bs
+    if len(self.steps) - self._flushed >= 500: self._write_steps()
+    if self.stop_on_nan and not math.isfinite(loss): self._stop_not_finite(loss, lr)
 
-    def after_epoch(self):
-        if not self._in_fit: return
-        rec = getattr(self.learn, 'recorder', None)
-        vals = dict(zip(rec.metric_names[1:], getattr(self.learn, 'final_record', []))) if rec is not None else {}
-        row = dict(fit=len(self.fits)-1, epoch=self.epoch, step=self._n_step,
-                   train_loss=self._ep_loss/self._ep_n if self._ep_n else float('nan'),
-                   train_loss_smooth=vals.pop('train_loss', None))
-        row.update({k:float(v) for k,v in vals.items() if k != 'time' and v is not None})
-        row.update(lr=self.steps[-1][5] if self.steps else None, seconds=round(time.time()-self._ep_t0, 3))
-        self.epochs.append(row)
-        self.fits[-1]['epochs_done'] += 1
-        if self.writer is not None:
-            for k,v in row.items():
-                if k in ('fit','epoch','step','lr','seconds','train_loss_smooth') or v is None: continue
-                self.writer.add_scalar(_EPOCH_TAGS.get(k, f'metrics/{k}'), v, self._n_step)
-        self._write_steps(); self._write_epochs(); self._write_fits()
+# %% ../nbs/02_history.ipynb #05d5cf16
+@patch
+def _stop_not_finite(self:RawHistoryCallback, loss:float, lr:float):
+    "Stop the fit at a NaN or infinite loss, saying why with the numbers; the history so far stays on disk."
+    self.stopped = (f"the training loss became {loss} at step {self._n_step-1} (epoch {self.epoch}, lr {lr:.2e}): "
+                    f"training stopped, history kept in {self.run_dir}. Lower the learning rate "
+                    f"(or look for NaN/inf in the inputs).")
+    self.fits[-1]['stopped'] = 'loss_not_finite'
+    raise CancelFitException()
 
-    def after_cancel_fit(self):
-        if self._in_fit and not self.fits[-1]['stopped']: self.fits[-1]['stopped'] = 'cancelled'
+# %% ../nbs/02_history.ipynb #27190f31
+@patch
+def after_epoch(self:RawHistoryCallback):
+    if not self._in_fit: return
+    rec = getattr(self.learn, 'recorder', None)
+    vals = dict(zip(rec.metric_names[1:], getattr(self.learn, 'final_record', []))) if rec is not None else {}
+    row = dict(fit=len(self.fits)-1, epoch=self.epoch, step=self._n_step,
+               train_loss=self._ep_loss/self._ep_n if self._ep_n else float('nan'),
+               train_loss_smooth=vals.pop('train_loss', None))
+    row.update({k:float(v) for k,v in vals.items() if k != 'time' and v is not None})
+    row.update(lr=self.steps[-1][5] if self.steps else None, seconds=round(time.time()-self._ep_t0, 3))
+    self.epochs.append(row)
+    self.fits[-1]['epochs_done'] += 1
+    if self.writer is not None:
+        for k,v in row.items():
+            if k in ('fit','epoch','step','lr','seconds','train_loss_smooth') or v is None: continue
+            self.writer.add_scalar(_EPOCH_TAGS.get(k, f'metrics/{k}'), v, self._n_step)
+    self._write_steps(); self._write_epochs(); self._write_fits()
 
-    def after_fit(self):
-        self._pending = False
-        if not self._in_fit: return
-        f = self.fits[-1]
-        lrs = [s[5] for s in self.steps[f['first_step']:]]
-        if lrs: f.update(lr_start=lrs[0], lr_max=max(lrs), lr_end=lrs[-1])
-        f.update(steps=self._n_step-f['first_step'], seconds=round(time.time()-f['_t0'], 3))
-        self._write_steps(); self._write_epochs(); self._write_fits()
-        if self.writer is not None: self.writer.close(); self.writer = None
-        self._in_fit = False
+# %% ../nbs/02_history.ipynb #f933c92d
+@patch
+def after_cancel_fit(self:RawHistoryCallback):
+    if self._in_fit and not self.fits[-1]['stopped']: self.fits[-1]['stopped'] = 'cancelled'
 
-    def _write_steps(self):
-        new = self.steps[self._flushed:]
-        if not new or not self._main: return
-        f = self.run_dir/'steps.csv'
-        pd.DataFrame(new, columns=_STEP_COLS).to_csv(f, mode='a', header=self._flushed==0, index=False)
-        self._flushed = len(self.steps)
+@patch
+def after_fit(self:RawHistoryCallback):
+    self._pending = False
+    if not self._in_fit: return
+    f = self.fits[-1]
+    lrs = [s[5] for s in self.steps[f['first_step']:]]
+    if lrs: f.update(lr_start=lrs[0], lr_max=max(lrs), lr_end=lrs[-1])
+    f.update(steps=self._n_step-f['first_step'], seconds=round(time.time()-f['_t0'], 3))
+    self._write_steps(); self._write_epochs(); self._write_fits()
+    if self.writer is not None: self.writer.close(); self.writer = None
+    self._in_fit = False
 
-    def _write_epochs(self):
-        if self._main: pd.DataFrame(self.epochs).to_csv(self.run_dir/'epochs.csv', index=False)
-    def _write_fits(self):
-        if self._main: self._fits_df().to_csv(self.run_dir/'fits.csv', index=False)
-    def _fits_df(self): return pd.DataFrame([{k:v for k,v in f.items() if not k.startswith('_')} for f in self.fits])
+# %% ../nbs/02_history.ipynb #4cab9913
+@patch
+def _write_steps(self:RawHistoryCallback):
+    new = self.steps[self._flushed:]
+    if not new or not self._main: return
+    f = self.run_dir/'steps.csv'
+    pd.DataFrame(new, columns=_STEP_COLS).to_csv(f, mode='a', header=self._flushed==0, index=False)
+    self._flushed = len(self.steps)
 
-    @property
-    def history(self)->History:
-        "What was recorded so far, as a `History`."
-        return History(pd.DataFrame(self.steps, columns=_STEP_COLS), pd.DataFrame(self.epochs), self._fits_df(), self.run_dir)
+@patch
+def _write_epochs(self:RawHistoryCallback):
+    if self._main: pd.DataFrame(self.epochs).to_csv(self.run_dir/'epochs.csv', index=False)
+@patch
+def _write_fits(self:RawHistoryCallback):
+    if self._main: self._fits_df().to_csv(self.run_dir/'fits.csv', index=False)
+@patch
+def _fits_df(self:RawHistoryCallback):
+    return pd.DataFrame([{k:v for k,v in f.items() if not k.startswith('_')} for f in self.fits])
+
+# %% ../nbs/02_history.ipynb #37943e91
+@patch(as_prop=True)
+def history(self:RawHistoryCallback)->History:
+    "What was recorded so far, as a `History`."
+    steps = pd.DataFrame(self.steps, columns=_STEP_COLS)
+    return History(steps, pd.DataFrame(self.epochs), self._fits_df(), self.run_dir)
 
 # %% ../nbs/02_history.ipynb #5863179d
 class History:
@@ -181,18 +213,21 @@ class History:
                 f"{', ' + str(self.run_dir) if self.run_dir else ''})")
 
 # %% ../nbs/02_history.ipynb #3b8b7657
+def _read_csv(f:Path)->pd.DataFrame:
+    "A history table, empty where the file is missing or empty (e.g. stopped before the first epoch ended)."
+    try: return pd.read_csv(f)
+    except (FileNotFoundError, pd.errors.EmptyDataError): return pd.DataFrame()
+
 def load_history(run_dir)->History:
     "Read the history `RawHistoryCallback` wrote to `run_dir`."
     run_dir = Path(run_dir)
     if not (run_dir/'steps.csv').exists():
         raise FileNotFoundError(f"No history in {run_dir} (no steps.csv): train with "
                                 f"RawHistoryCallback(run_dir='{run_dir}') in the learner's callbacks first.")
-    def rd(name):
-        try: return pd.read_csv(run_dir/name)
-        except (FileNotFoundError, pd.errors.EmptyDataError): return pd.DataFrame()  # e.g. stopped before the first epoch ended
-    fits = rd('fits.csv')
-    if 'stopped' in fits: fits['stopped'] = ['' if pd.isna(s) else str(s) for s in fits.stopped]  # '' when the fit ran to its end
-    return History(rd('steps.csv'), rd('epochs.csv'), fits, run_dir)
+    fits = _read_csv(run_dir/'fits.csv')
+    # '' when the fit ran to its end
+    if 'stopped' in fits: fits['stopped'] = ['' if pd.isna(s) else str(s) for s in fits.stopped]
+    return History(_read_csv(run_dir/'steps.csv'), _read_csv(run_dir/'epochs.csv'), fits, run_dir)
 
 # %% ../nbs/02_history.ipynb #5f3d2a79
 def smooth_losses(losses,           # raw losses, in step order
@@ -206,6 +241,15 @@ def smooth_losses(losses,           # raw losses, in step order
     return np.array(out)
 
 # %% ../nbs/02_history.ipynb #e2c045c4
+def _plot_train(ax, s:pd.DataFrame, smooth:float):
+    "Raw training loss per step; the smoothed curve over it, labelled as such, when asked for."
+    if not len(s): return
+    ax.plot(s.step, s.loss, lw=0.8, alpha=0.5 if smooth else 0.9, color='C0', label='train loss (raw, per step)')
+    if not smooth: return
+    sm = np.concatenate([smooth_losses(g.loss.values, smooth) for _,g in s.groupby('fit', sort=True)])
+    ax.plot(s.step, sm, lw=1.5, color='C3', label=f'train loss SMOOTHED (EMA beta={smooth}) - hides spikes, lags')
+
+# %% ../nbs/02_history.ipynb #2d0be44b
 def plot_history(h:History,          # from `RawHistoryCallback.history` or `load_history`
                  smooth:float=0.,    # EMA beta for an extra smoothed curve (0: none; fastai uses 0.98)
                  ax=None,            # matplotlib axes to draw on
@@ -216,16 +260,11 @@ def plot_history(h:History,          # from `RawHistoryCallback.history` or `loa
     "Raw training loss per step, validation loss per epoch, and the ln(C) reference line."
     import matplotlib.pyplot as plt
     if ax is None: _,ax = plt.subplots(figsize=(8,4))
-    s,e = h.steps,h.epochs
-    if len(s): ax.plot(s.step, s.loss, lw=0.8, alpha=0.5 if smooth else 0.9, color='C0', label='train loss (raw, per step)')
-    if smooth and len(s):
-        sm = np.concatenate([smooth_losses(g.loss.values, smooth) for _,g in s.groupby('fit', sort=True)])
-        ax.plot(s.step, sm, lw=1.5, color='C3', label=f'train loss SMOOTHED (EMA beta={smooth}) - hides spikes, lags')
-    if len(e) and 'valid_loss' in e:
-        ax.plot(e.step-1, e.valid_loss, 'o-', color='C1', label='valid loss (per epoch)')
+    e,ref = h.epochs,h.reference_loss
+    _plot_train(ax, h.steps, smooth)
+    if len(e) and 'valid_loss' in e: ax.plot(e.step-1, e.valid_loss, 'o-', color='C1', label='valid loss (per epoch)')
     if len(e) and 'train_loss' in e:
         ax.plot(e.step-1, e.train_loss, 's', mfc='none', color='C0', label='train loss (epoch mean)')
-    ref = h.reference_loss
     if reference and ref is not None:
         ax.axhline(ref, ls='--', color='grey', lw=1, label=f'ln(C) = {ref:.2f}: uniform guess')
     if len(h.fits) > 1 and 'first_step' in h.fits:

@@ -56,3 +56,15 @@ def test_cli_run_on_a_csv(tmp_path):
     assert f"Executed notebooks and results: {tmp_path/'run'}" in res.stdout
     got = json.loads((tmp_path/'run'/'00_start_here.json').read_text())
     assert (got['n_items'], got['n_classes'], got['size']) == (120, 10, 32)
+
+def test_torch_jit_warning_silenced_and_only_it():
+    "Importing nnrecipe (which imports fastai) hides torch's `torch.jit.script` FutureWarning, and no other warning."
+    msg = '`torch.jit.script` is deprecated'
+    run = lambda code: subprocess.run([sys.executable, '-W', 'default', '-c', code], capture_output=True, text=True,
+                                      check=True).stderr
+    assert msg in run('import fastai.vision.all')  # without nnrecipe first, fastai's import shows it
+    err = run("import warnings, nnrecipe.data, fastai.vision.all\n"
+              "warnings.warn('`torch.jit.script` is deprecated, said elsewhere', FutureWarning)\n"
+              "warnings.warn('another warning', FutureWarning)")
+    assert 'another warning' in err
+    assert err.count(msg) == 1 and 'said elsewhere' in err  # only the one not issued by torch/jit/_script.py
