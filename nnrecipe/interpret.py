@@ -5,30 +5,34 @@
 # %% ../nbs/14_interpret.ipynb #221fd769
 from __future__ import annotations
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 import matplotlib.pyplot as plt
 from PIL import Image
 from torch import Tensor
-from fastai.vision.all import (ClassificationInterpretation, ConvLayer, DataLoader, Flatten, Learner,
-                               TensorImage, flatten_check, L)
+from fastcore.basics import patch
+from fastai.vision.all import (ClassificationInterpretation, ConvLayer, DataLoader, Flatten, Learner, TensorImage,
+                               flatten_check, L)
 
 # %% auto #0
-__all__ = ['MIN_SIDE', 'small_cnn', 'Heatmaps', 'gradcam', 'show_gradcam', 'pointing_game', 'InterpretResult', 'interpret']
+__all__ = ['MIN_SIDE', 'small_cnn', 'Heatmaps', 'gradcam', 'show_gradcam', 'pointing_game', 'pointing_findings',
+           'InterpretResult', 'interpret']
 
 # %% ../nbs/14_interpret.ipynb #6833c8c6
 def small_cnn(n_out:int,                  # number of classes
               widths=(16, 32, 64, 128),   # channels of the stem, then of each stage
               n_in:int=3,                 # input channels
              )->nn.Sequential:
-    "Small convnet, fastai's `Sequential(body, head)`: a stem, stages of two convs (all but the last after a 2x2 max pool), a max-pool head."
+    "Small convnet as fastai's `Sequential(body, head)`: a stem, stages of two convs, a max-pool head."
     widths = tuple(widths)
     body = [ConvLayer(n_in, widths[0])]
     for i,(ni,nf) in enumerate(zip(widths[:-1], widths[1:])):
         pool = [nn.MaxPool2d(2)] if i < len(widths) - 2 else []  # the last stage keeps the resolution
         body.append(nn.Sequential(*pool, ConvLayer(ni, nf), ConvLayer(nf, nf)))
-    return nn.Sequential(nn.Sequential(*body), nn.Sequential(nn.AdaptiveMaxPool2d(1), Flatten(), nn.Linear(widths[-1], n_out)))
+    head = nn.Sequential(nn.AdaptiveMaxPool2d(1), Flatten(), nn.Linear(widths[-1], n_out))
+    return nn.Sequential(nn.Sequential(*body), head)
 
 # %% ../nbs/14_interpret.ipynb #c2ef02b6
 MIN_SIDE = 7  # below about 7x7, a heatmap has too few cells to say where the evidence is
@@ -38,13 +42,15 @@ def _body(model:nn.Module)->nn.Module:
     if isinstance(model, nn.Sequential) and len(model)==2 and len(list(model[0].children())): return model[0]
     return model
 
+# %% ../nbs/14_interpret.ipynb #5f03fc38
 def _layer_name(model:nn.Module, layer:nn.Module)->str:
     "Where `layer` is in `model`, written as Python reaches it: `model[0][7]`."
     name = next((n for n,m in model.named_modules() if m is layer), None)
-    if name is None: raise ValueError(f"The layer {type(layer).__name__} is not part of the learner's model: pass a module "
-                                      f"of learn.model, or its name such as 'model[0][-1]'.")
+    if name is None: raise ValueError(f"The layer {type(layer).__name__} is not part of the learner's model: pass a "
+                                      f"module of learn.model, or its name such as 'model[0][-1]'.")
     return 'model' + ''.join(f'[{p}]' if p.isdigit() else f'.{p}' for p in name.split('.') if p)
 
+# %% ../nbs/14_interpret.ipynb #bf254442
 def _find_layer(model:nn.Module, layer)->nn.Module:
     "A module of `model` from the module itself, its path (`'model[0][7]'`) or its `named_modules` name (`'0.7'`)."
     if isinstance(layer, nn.Module): _layer_name(model, layer); return layer
@@ -55,9 +61,11 @@ def _find_layer(model:nn.Module, layer)->nn.Module:
     except (AttributeError, IndexError, TypeError, KeyError):
         raise ValueError(f"No layer {layer!r} in the model: pass a module of learn.model, or a path such as "
                          f"'model[0][-1]' (the last block of a fastai body).") from None
-    if not isinstance(m, nn.Module): raise ValueError(f"{layer!r} is not a layer of the model (it is a {type(m).__name__}).")
+    if not isinstance(m, nn.Module):
+        raise ValueError(f"{layer!r} is not a layer of the model (it is a {type(m).__name__}).")
     return m
 
+# %% ../nbs/14_interpret.ipynb #b2754f2e
 def _choose(mods:list, acts:dict)->tuple[int,int]:
     "Index in `mods` of the layer to use, and of the body's last block (the layer we would like)."
     four = [i for i,m in enumerate(mods) if isinstance(acts.get(m), Tensor) and acts[m].ndim==4]
@@ -69,33 +77,41 @@ def _choose(mods:list, acts:dict)->tuple[int,int]:
     ok = [i for i in four if side(i) >= MIN_SIDE]
     return (ok[-1] if ok else max(four, key=lambda i: (side(i), i))), last
 
-# %% ../nbs/14_interpret.ipynb #10d547e7
+# %% ../nbs/14_interpret.ipynb #4e4f9407
 def _scaled(cam:Tensor)->Tensor:
-    "Each map of (n, 1, h, w) scaled to [0, 1] by its own range; flat maps become 0. No epsilon: it would bias maps of small range."
+    "Each (n, 1, h, w) map scaled to [0, 1] by its own range; a flat one becomes 0. No epsilon: it biases small ranges."
     lo,hi = cam.amin((2,3), keepdim=True), cam.amax((2,3), keepdim=True)
     return torch.where(hi > lo, (cam - lo) / (hi - lo).clamp_min(1e-30), 0)
 
-def _cam_batch(model:nn.Module, xb:Tensor, targets:Tensor|None, mods:list):
-    "Grad-CAM of one batch at the best layer among `mods`: maps in [0, 1], logits, targets, (layer index, last index, shape)."
+# %% ../nbs/14_interpret.ipynb #a9e6c0dd
+def _forward(model:nn.Module, xb:Tensor, mods:list)->tuple:
+    "The model's output on `xb`, and the output of each of `mods`; no hook is left when it returns, or raises."
     acts = {}
     def keep(m, inp, out): acts[m] = out
     hooks = [m.register_forward_hook(keep) for m in mods]
     try:
         with torch.enable_grad(): out = model(xb)
     except RuntimeError as e:
-        raise RuntimeError(f"The model could not take this batch of shape {tuple(xb.shape)} ({e}). Pass images as the learner's "
-                           f"DataLoaders make them (xb of dls.one_batch()), or an item table or image files.") from None
+        raise RuntimeError(f"The model could not take this batch of shape {tuple(xb.shape)} ({e}). Pass images as the "
+                           f"learner's DataLoaders make them (xb of dls.one_batch()), or an item table or image "
+                           f"files.") from None
     finally:
         for h in hooks: h.remove()
-    out = out.as_subclass(Tensor) if isinstance(out, Tensor) else out
+    return (out.as_subclass(Tensor) if isinstance(out, Tensor) else out), acts
+
+# %% ../nbs/14_interpret.ipynb #00042e20
+def _cam_batch(model:nn.Module, xb:Tensor, targets:Tensor|None, mods:list):
+    "Grad-CAM of one batch at the best of `mods`: maps in [0, 1], logits, targets, (layer index, last index, shape)."
+    out,acts = _forward(model, xb, mods)
     if not isinstance(out, Tensor) or out.ndim != 2:
-        raise ValueError(f"Grad-CAM needs a classifier giving one score per class, (batch, classes); this model returns "
-                         f"{tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}.")
+        raise ValueError(f"Grad-CAM needs a classifier giving one score per class, (batch, classes); this model "
+                         f"returns {tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}.")
     i,last = _choose(mods, acts) if len(mods) > 1 else (0, 0)
     a = acts.get(mods[i])
     if not isinstance(a, Tensor) or a.ndim != 4:
-        raise ValueError(f"Grad-CAM needs a layer with a (batch, channels, height, width) output; the chosen layer gives "
-                         f"{tuple(a.shape) if isinstance(a, Tensor) else type(a).__name__}. Pass a convolutional layer.")
+        raise ValueError(f"Grad-CAM needs a layer with a (batch, channels, height, width) output; the chosen layer "
+                         f"gives {tuple(a.shape) if isinstance(a, Tensor) else type(a).__name__}. Pass a convolutional "
+                         f"layer.")
     t = out.argmax(1) if targets is None else targets.to(out.device)
     g, = torch.autograd.grad(out.gather(1, t[:,None]).sum(), a)
     with torch.no_grad():
@@ -103,7 +119,7 @@ def _cam_batch(model:nn.Module, xb:Tensor, targets:Tensor|None, mods:list):
         cam = _scaled(F.interpolate(cam, size=xb.shape[-2:], mode='bilinear', align_corners=False))[:,0]
     return cam, out.detach(), t, (i, last, tuple(a.shape[1:]))
 
-# %% ../nbs/14_interpret.ipynb #650cfa9f
+# %% ../nbs/14_interpret.ipynb #d282c8e3
 @dataclass
 class Heatmaps:
     "Grad-CAM heatmaps of some images, and what the model made of those images."
@@ -120,29 +136,6 @@ class Heatmaps:
     losses:Tensor|None=None  # the loss of each image, when known
 
     def __len__(self): return len(self.maps)
-    def __getitem__(self, idx):
-        "The heatmaps at `idx` (an index, slice, list or boolean mask)."
-        idx = torch.as_tensor(idx) if isinstance(idx, (list, np.ndarray)) else idx
-        if isinstance(idx, int): idx = [idx]
-        pick = lambda o: None if o is None else ([o[i] for i in torch.arange(len(self))[idx].tolist()] if isinstance(o, list) else o[idx])
-        return Heatmaps(*(pick(getattr(self, f)) for f in ('maps','images','targets','preds','probs')), self.vocab, self.layer,
-                        self.note, pick(self.labels), pick(self.items), pick(self.losses))
-    def peaks(self)->np.ndarray:
-        "(x, y) pixel of each map's maximum."
-        w = self.maps.shape[-1]
-        i = self.maps.flatten(1).argmax(1)
-        return torch.stack([i % w, i // w], 1).numpy()
-    def to_frame(self)->pd.DataFrame:
-        "One row per image: file, true label, prediction, its probability, the class explained, the peak."
-        v = lambda t: [self.vocab[i] for i in t.tolist()]
-        px,py = self.peaks().T
-        df = pd.DataFrame(dict(fname=self.items if self.items is not None else [None]*len(self),
-                               label=v(self.labels) if self.labels is not None else None, pred=v(self.preds),
-                               prob=self.probs.gather(1, self.preds[:,None])[:,0].numpy().round(4),
-                               target=v(self.targets), peak_x=px, peak_y=py))
-        if self.losses is not None: df.insert(4, 'loss', self.losses.numpy().round(4))
-        return df
-    def show(self, **kwargs): return show_gradcam(self, **kwargs)
 
 # %% ../nbs/14_interpret.ipynb #9dc2b528
 def _targets(targets, n:int, vocab)->Tensor|None:
@@ -158,11 +151,33 @@ def _targets(targets, n:int, vocab)->Tensor|None:
             if t not in vocab: raise ValueError(f"{t!r} is not a class of this learner; its classes are {list(vocab)}.")
             t = list(vocab).index(t)
         if not 0 <= int(t) < len(vocab):
-            raise ValueError(f"Class index {int(t)} is out of range: this learner has {len(vocab)} classes (0..{len(vocab)-1}).")
+            raise ValueError(f"Class index {int(t)} is out of range: this learner has {len(vocab)} classes "
+                             f"(0..{len(vocab)-1}).")
         idx.append(int(t))
     return torch.tensor(idx)
 
-# %% ../nbs/14_interpret.ipynb #dceae625
+# %% ../nbs/14_interpret.ipynb #4c249566
+def _fnames(its)->list|None:
+    "File names of items: an item table's `fname` column, or a list of paths; None when they are not files."
+    if isinstance(its, pd.DataFrame): return [str(f) for f in its.fname] if 'fname' in its.columns else None
+    if its is None or not all(isinstance(f, (str, Path)) for f in its): return None
+    return [str(f) for f in its]
+
+# %% ../nbs/14_interpret.ipynb #593a8075
+def _items_dl(learn:Learner, src, bs:int)->tuple:
+    "A DataLoader through the learner's validation transforms over an item table or image files, and their file names."
+    if isinstance(src, (str, Path)): src = [src]
+    labelled = isinstance(src, pd.DataFrame) and 'label' in src.columns
+    if not isinstance(src, pd.DataFrame):
+        src = list(src)
+        missing = [f for f in src if isinstance(f, (str, Path)) and not Path(f).is_file()]
+        if missing: raise FileNotFoundError(f"{len(missing)} of {len(src)} images do not exist, e.g. {missing[0]}.")
+        df_items = isinstance(getattr(learn.dls.valid, 'items', None), pd.DataFrame)
+        if df_items and all(isinstance(f, (str, Path)) for f in src):
+            src = pd.DataFrame(dict(fname=[str(f) for f in src]))
+    return learn.dls.test_dl(src, with_labels=labelled, bs=bs, num_workers=0), _fnames(src)
+
+# %% ../nbs/14_interpret.ipynb #f29e8457
 def _batches(learn:Learner, src, bs:int):
     "(batches of (xb, yb or None), number of images, file names or None) from any of `gradcam`'s inputs."
     if isinstance(src, (tuple, list)) and len(src)==2 and isinstance(src[0], Tensor) and isinstance(src[1], Tensor):
@@ -172,27 +187,14 @@ def _batches(learn:Learner, src, bs:int):
         return [(xb[i:i+bs], None) for i in range(0, len(xb), bs)], len(xb), None
     if isinstance(src, DataLoader):
         dl = src.new(shuffle=False, drop_last=False) if hasattr(src, 'new') else src  # every image once, in order
-        its = getattr(dl, 'items', None)
-        fnames = [str(f) for f in its.fname] if isinstance(its, pd.DataFrame) and 'fname' in its.columns else (
-                 [str(f) for f in its] if its is not None and all(isinstance(f, (str, Path)) for f in its) else None)
-    else:
-        if isinstance(src, (str, Path)): src = [src]
-        labelled = isinstance(src, pd.DataFrame) and 'label' in src.columns
-        df_items = isinstance(getattr(learn.dls.valid, 'items', None), pd.DataFrame)
-        if not isinstance(src, pd.DataFrame):
-            src = list(src)
-            missing = [f for f in src if isinstance(f, (str, Path)) and not Path(f).is_file()]
-            if missing: raise FileNotFoundError(f"{len(missing)} of {len(src)} images do not exist, e.g. {missing[0]}.")
-            if df_items and all(isinstance(f, (str, Path)) for f in src): src = pd.DataFrame(dict(fname=[str(f) for f in src]))
-        fnames = [str(f) for f in src.fname] if isinstance(src, pd.DataFrame) and 'fname' in src.columns else (
-                 [str(f) for f in src] if not isinstance(src, pd.DataFrame) and all(isinstance(f, (str, Path)) for f in src) else None)
-        dl = learn.dls.test_dl(src, with_labels=labelled, bs=bs, num_workers=0)
+        fnames = _fnames(getattr(dl, 'items', None))
+    else: dl,fnames = _items_dl(learn, src, bs)
     n_inp = getattr(dl, 'n_inp', 1)
     return ((b[0], b[n_inp] if len(b) > n_inp else None) for b in dl), len(dl.dataset), fnames
 
 # %% ../nbs/14_interpret.ipynb #483cb7c0
-def _decoded(learn:Learner, xb:Tensor)->Tensor:
-    "The images of a batch as uint8, undoing the learner's batch transforms (Normalize, IntToFloatTensor)."
+def _images_uint8(learn:Learner, xb:Tensor)->Tensor:
+    "The images of a batch as uint8 RGB, undoing the learner's batch transforms (Normalize, IntToFloatTensor)."
     try: x = learn.dls.valid.after_batch.decode(TensorImage(xb.detach().cpu()))
     except Exception: x = None
     x = x.as_subclass(Tensor) if isinstance(x, Tensor) else None
@@ -204,6 +206,44 @@ def _decoded(learn:Learner, xb:Tensor)->Tensor:
     x = x.float().clamp(0, 255).round().to(torch.uint8)
     return x.expand(-1, 3, -1, -1) if x.shape[1]==1 else x[:, :3]
 
+# %% ../nbs/14_interpret.ipynb #38e3dee4
+@contextmanager
+def _evaluating(model:nn.Module):
+    "Run with `model` in eval mode (BatchNorm's running statistics, no dropout), then restore every module's mode."
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    try: yield model
+    finally:
+        for m,tr in modes.items(): m.training = tr
+
+# %% ../nbs/14_interpret.ipynb #37f754e9
+def _cam_batches(learn:Learner, batches, tgt:Tensor|None, mods:list)->tuple:
+    "Grad-CAM of every batch: lists of results by kind, the layer chosen on the first batch, (last block, map shape)."
+    model,k = learn.model,0
+    dev = next(model.parameters()).device
+    act = getattr(learn.loss_func, 'activation', None) or (lambda o: o.softmax(-1))
+    res,chosen,info = {f: [] for f in ('maps','images','targets','preds','probs','labels')},None,None
+    for xb,yb in batches:
+        x = xb.as_subclass(Tensor).to(dev).requires_grad_()  # an input that needs grad: works on frozen bodies too
+        t = None if tgt is None else tgt[k:k+len(x)]
+        cam,out,t,(i,last,shape) = _cam_batch(model, x, t, mods if chosen is None else [chosen])
+        if chosen is None: chosen,info = mods[i], (mods[last], shape)
+        res['maps'].append(cam.cpu()); res['targets'].append(t.cpu()); res['preds'].append(out.argmax(1).cpu())
+        res['probs'].append(act(out).cpu().float()); res['images'].append(_images_uint8(learn, xb))
+        if yb is not None: res['labels'].append(yb.as_subclass(Tensor).cpu().flatten())
+        k += len(x)
+    if chosen is None: raise ValueError("No images to explain: the input is empty.")
+    return res, chosen, info
+
+# %% ../nbs/14_interpret.ipynb #253fc022
+def _note(model:nn.Module, chosen:nn.Module, want:nn.Module, shape:tuple, size:tuple, asked:bool)->str:
+    "Which layer Grad-CAM used, and why, in words."
+    name,hw,px = _layer_name(model, chosen), f"{shape[1]}×{shape[2]}", f"{size[0]}×{size[1]} px"
+    if asked: return f"Grad-CAM on {name}, as asked: a {hw} map at {px}."
+    if want is chosen: return f"Grad-CAM on {name}, the last block of the body: a {hw} map at {px}."
+    return (f"Grad-CAM on {name}, the deepest layer of the body whose map is at least {MIN_SIDE}×{MIN_SIDE} ({hw}): "
+            f"the last block, {_layer_name(model, want)}, is too coarse at {px} to say where.")
+
 # %% ../nbs/14_interpret.ipynb #8a124b17
 def gradcam(learn:Learner,    # a trained fastai vision learner (classification)
             xb_or_items,      # a batch (xb or (xb, yb)), a DataLoader, an item table (fname, label) or image files
@@ -213,40 +253,49 @@ def gradcam(learn:Learner,    # a trained fastai vision learner (classification)
            )->Heatmaps:
     "Grad-CAM heatmap of each image for its predicted (or the given) class: one forward and one backward per batch."
     model = learn.model
-    bs = bs or getattr(learn.dls, 'bs', 64) or 64
-    batches,n,fnames = _batches(learn, xb_or_items, bs)
+    batches,n,fnames = _batches(learn, xb_or_items, bs or getattr(learn.dls, 'bs', 64) or 64)
     vocab = list(getattr(learn.dls, 'vocab', [])) or None
     tgt = _targets(targets, n, vocab if vocab is not None else range(10**9))
     mods = [_find_layer(model, layer)] if layer is not None else list(_body(model).children())
-    dev = next(model.parameters()).device
-    act = getattr(learn.loss_func, 'activation', None) or (lambda o: o.softmax(-1))
-    modes = {m: m.training for m in model.modules()}
-    model.eval()
-    res = dict(maps=[], images=[], targets=[], preds=[], probs=[], labels=[])
-    chosen,k = None,0
-    try:
-        for xb,yb in batches:
-            x = xb.as_subclass(Tensor).to(dev).requires_grad_()  # an input that needs grad: works on frozen bodies too
-            t = None if tgt is None else tgt[k:k+len(x)]
-            cam,out,t,(i,last,shape) = _cam_batch(model, x, t, mods if chosen is None else [chosen])
-            if chosen is None: chosen,info = mods[i], (mods[last], shape)
-            res['maps'].append(cam.cpu()); res['targets'].append(t.cpu()); res['preds'].append(out.argmax(1).cpu())
-            res['probs'].append(act(out).cpu().float()); res['images'].append(_decoded(learn, xb))
-            if yb is not None: res['labels'].append(yb.as_subclass(Tensor).cpu().flatten())
-            k += len(x)
-    finally:
-        for m,tr in modes.items(): m.training = tr
-    if chosen is None: raise ValueError("No images to explain: the input is empty.")
-    name, (want, shape) = _layer_name(model, chosen), info
-    hw = f"{shape[1]}×{shape[2]}"
-    size = f"{res['maps'][0].shape[-2]}×{res['maps'][0].shape[-1]} px"
-    if layer is not None: note = f"Grad-CAM on {name}, as asked: a {hw} map at {size}."
-    elif want is chosen: note = f"Grad-CAM on {name}, the last block of the body: a {hw} map at {size}."
-    else: note = (f"Grad-CAM on {name}, the deepest layer of the body whose map is at least {MIN_SIDE}×{MIN_SIDE} ({hw}): "
-                  f"the last block, {_layer_name(model, want)}, is too coarse at {size} to say where.")
+    with _evaluating(model): res,chosen,(want,shape) = _cam_batches(learn, batches, tgt, mods)
+    note = _note(model, chosen, want, shape, tuple(res['maps'][0].shape[-2:]), asked=layer is not None)
     cat = lambda k: torch.cat(res[k]) if res[k] else None
-    return Heatmaps(cat('maps'), cat('images'), cat('targets'), cat('preds'), cat('probs'), vocab, name, note,
-                    labels=cat('labels') if len(res['labels'])==len(res['maps']) else None, items=fnames)
+    labels = cat('labels') if len(res['labels'])==len(res['maps']) else None
+    return Heatmaps(cat('maps'), cat('images'), cat('targets'), cat('preds'), cat('probs'), vocab,
+                    _layer_name(model, chosen), note, labels=labels, items=fnames)
+
+# %% ../nbs/14_interpret.ipynb #d53ee742
+@patch
+def peaks(self:Heatmaps)->np.ndarray:
+    "(x, y) pixel of each map's maximum."
+    w = self.maps.shape[-1]
+    i = self.maps.flatten(1).argmax(1)
+    return torch.stack([i % w, i // w], 1).numpy()
+
+# %% ../nbs/14_interpret.ipynb #9d2e112d
+@patch
+def to_frame(self:Heatmaps)->pd.DataFrame:
+    "One row per image: file, true label, prediction, its probability, the class explained, the peak."
+    v = lambda t: [self.vocab[i] for i in t.tolist()]
+    px,py = self.peaks().T
+    df = pd.DataFrame(dict(fname=self.items if self.items is not None else [None]*len(self),
+                           label=v(self.labels) if self.labels is not None else None, pred=v(self.preds),
+                           prob=self.probs.gather(1, self.preds[:,None])[:,0].numpy().round(4),
+                           target=v(self.targets), peak_x=px, peak_y=py))
+    if self.losses is not None: df.insert(4, 'loss', self.losses.numpy().round(4))
+    return df
+
+# %% ../nbs/14_interpret.ipynb #d5227640
+@patch
+def __getitem__(self:Heatmaps, idx):
+    "The heatmaps at `idx` (an index, slice, list or boolean mask)."
+    idx = torch.as_tensor(idx) if isinstance(idx, (list, np.ndarray)) else idx
+    if isinstance(idx, int): idx = [idx]
+    def pick(o):
+        if o is None: return None
+        return [o[i] for i in torch.arange(len(self))[idx].tolist()] if isinstance(o, list) else o[idx]
+    return Heatmaps(*(pick(getattr(self, f)) for f in ('maps','images','targets','preds','probs')), self.vocab,
+                    self.layer, self.note, pick(self.labels), pick(self.items), pick(self.losses))
 
 # %% ../nbs/14_interpret.ipynb #b0589cb7
 def _draw(ax, hm:Heatmaps, i:int, alpha:float=0.5, cmap:str='jet'):
@@ -278,9 +327,16 @@ def show_gradcam(hm:Heatmaps,          # from `gradcam`
     fig,axs = plt.subplots(nrows, ncols, figsize=(size*ncols, size*nrows + 0.4), squeeze=False, layout='constrained')
     for ax in axs.flat: ax.axis('off')
     for i,ax in zip(range(n), axs.flat): _draw(ax, hm, i, alpha, cmap)
-    if title is None: title = f"Grad-CAM on {hm.layer}" + (" (true / predicted, probability)" if hm.labels is not None else "")
+    if title is None:
+        title = f"Grad-CAM on {hm.layer}" + (" (true / predicted, probability)" if hm.labels is not None else "")
     fig.suptitle(title, fontsize=10)
     return fig
+
+# %% ../nbs/14_interpret.ipynb #a4fd820c
+@patch
+def show(self:Heatmaps, **kwargs):
+    "`show_gradcam` of these heatmaps; returns the figure."
+    return show_gradcam(self, **kwargs)
 
 # %% ../nbs/14_interpret.ipynb #8eebe9fc
 def _boxes(boxes)->pd.DataFrame:
@@ -288,39 +344,54 @@ def _boxes(boxes)->pd.DataFrame:
     if isinstance(boxes, pd.DataFrame): df = boxes.copy()
     else:
         p = Path(boxes); csv = p/'boxes.csv' if p.is_dir() else p
-        if not csv.is_file(): raise FileNotFoundError(f"No boxes at {csv}: pass a shapes folder, its boxes.csv, or a DataFrame "
-                                                      f"of fname,x0,y0,x1,y1.")
+        if not csv.is_file(): raise FileNotFoundError(f"No boxes at {csv}: pass a shapes folder, its boxes.csv, or a "
+                                                      f"DataFrame of fname,x0,y0,x1,y1.")
         df = pd.read_csv(csv)
         df['fname'] = [str(f) if Path(f).is_absolute() else str((csv.parent/f).absolute()) for f in df.fname]
     missing = {'fname','x0','y0','x1','y1'} - set(df.columns)
-    if missing: raise ValueError(f"The boxes lack the column(s) {sorted(missing)}: they need fname,x0,y0,x1,y1 (x1, y1 exclusive).")
+    if missing: raise ValueError(f"The boxes lack the column(s) {sorted(missing)}: they need fname,x0,y0,x1,y1 "
+                                 f"(x1, y1 exclusive).")
     return df.set_index('fname')
+
+# %% ../nbs/14_interpret.ipynb #7b9a5ba4
+def _hit(b, W:int, H:int, x:float, y:float, t:float)->tuple:
+    "Is (x, y) in box `b` grown by `t` pixels; what share of the W×H image is that box (a random point's odds)?"
+    hit = bool(b.x0 - t <= x < b.x1 + t and b.y0 - t <= y < b.y1 + t)
+    return hit, (min(W, b.x1 + t) - max(0, b.x0 - t)) * (min(H, b.y1 + t) - max(0, b.y0 - t)) / (W*H)
 
 # %% ../nbs/14_interpret.ipynb #3ae56a76
 def pointing_game(hm:Heatmaps,          # from `gradcam`, on images with file names
                   boxes,                # a shapes folder, its boxes.csv, or a DataFrame of fname,x0,y0,x1,y1
-                  tolerance:float=0,    # pixels a peak may fall outside its box; 0: strictly inside (Zhang et al.: 15 per 224)
+                  tolerance:float=0,    # px a peak may be off its box; 0: strictly inside (Zhang et al.: 15 at 224 px)
                  )->dict:               # score, random, per_class, n, hits, tolerance
     "Share of heatmaps whose peak falls inside the object's box, beside what a random point would score."
-    if hm.items is None: raise ValueError("These heatmaps have no file names to find their boxes: compute them from an item "
-                                          "table or image files, not from a bare batch.")
+    if hm.items is None: raise ValueError("These heatmaps have no file names to find their boxes: compute them from an "
+                                          "item table or image files, not from a bare batch.")
     bx = _boxes(boxes)
     absent = [f for f in hm.items if str(Path(f).absolute()) not in bx.index]
     if absent: raise ValueError(f"{len(absent)} of {len(hm)} images have no box, e.g. {absent[0]}.")
-    h,w = hm.maps.shape[-2:]
-    t = float(tolerance)
-    hit,rnd = [],[]
+    (h,w),t,res = hm.maps.shape[-2:], float(tolerance), []
     for f,(px,py) in zip(hm.items, hm.peaks()):
-        b = bx.loc[str(Path(f).absolute())]
         W,H = Image.open(f).size  # boxes are in the file's pixels; the map is at the model's input size
         x,y = (px + 0.5)*W/w, (py + 0.5)*H/h  # the centre of the peak's pixel, in the file's pixels
-        hit.append(bool(b.x0 - t <= x < b.x1 + t and b.y0 - t <= y < b.y1 + t))
-        rnd.append((min(W, b.x1 + t) - max(0, b.x0 - t)) * (min(H, b.y1 + t) - max(0, b.y0 - t)) / (W*H))
-    hit,rnd = np.array(hit),np.array(rnd)
+        res.append(_hit(bx.loc[str(Path(f).absolute())], W, H, x, y, t))
+    hit,rnd = np.array([o for o,_ in res]), np.array([r for _,r in res])
     per_class = ({hm.vocab[c]: float(hit[(hm.labels == c).numpy()].mean()) for c in hm.labels.unique().tolist()}
                  if hm.labels is not None else None)
     return dict(score=float(hit.mean()), random=float(rnd.mean()), per_class=per_class, n=len(hit), hits=hit.tolist(),
                 tolerance=t)
+
+# %% ../nbs/14_interpret.ipynb #d358eec2
+def pointing_findings(pg:dict,     # `pointing_game`, strictly inside the box
+                      pg_tol:dict, # `pointing_game` with a tolerance
+                     )->list[str]:
+    "The pointing game in words: the score beside a random point's, by class, and the recipe's rule."
+    out = [f"Pointing game: the peak is strictly inside the shape's box for {pg['score']:.0%} of {pg['n']} validation "
+           f"images; a random point: {pg['random']:.0%}. With Zhang et al.'s tolerance ({pg_tol['tolerance']:.1f} px): "
+           f"{pg_tol['score']:.0%} (random {pg_tol['random']:.0%})."]
+    if pg['per_class']: out.append("By class: " + ', '.join(f"{k} {v:.0%}" for k,v in pg['per_class'].items()))
+    return out + ["Rule: heatmaps that miss the object where the answer is known (well under 80%) mean the model "
+                  "learned something else (a shortcut), and its heatmaps on your data need the same suspicion."]
 
 # %% ../nbs/14_interpret.ipynb #9ab42222
 class _Interp(ClassificationInterpretation):
@@ -338,7 +409,8 @@ def _grid(rows:list, ncols:int, size:float=2.5, alpha:float=0.5, cmap:str='jet',
     for ax in axs.flat: ax.axis('off')
     for r,(name,hm) in enumerate(rows):
         for i in range(min(ncols, len(hm))): _draw(axs[r, i], hm, i, alpha, cmap)
-        if name: axs[r, 0].text(-0.08, 0.5, name, transform=axs[r, 0].transAxes, rotation=90, ha='right', va='center', fontsize=9)
+        if name: axs[r, 0].text(-0.08, 0.5, name, transform=axs[r, 0].transAxes, rotation=90, ha='right', va='center',
+                                fontsize=9)
     fig.suptitle(title, fontsize=10)
     return fig
 
@@ -355,39 +427,14 @@ class InterpretResult:
 
     @property
     def layer(self)->str: return self.top_losses.layer
-    def plot_confusion(self, **kwargs):
-        "fastai's confusion matrix plot; returns the figure."
-        self.interp.plot_confusion_matrix(**kwargs)
-        return plt.gcf()
-    def show_top_losses(self, **kwargs):
-        "Heatmaps of the top losses: true / predicted, probability, loss."
-        return show_gradcam(self.top_losses, title=f"Top losses, Grad-CAM on {self.layer} (true / predicted, probability)", **kwargs)
-    def show_confused(self, ncols:int=4, **kwargs):
-        "One row per most confused pair: its images with the heatmap of the (wrong) prediction."
-        return _grid([(f"{a} → {p}", self.pairs[(a, p)]) for a,p,_ in self.confused if (a, p) in self.pairs], ncols,
-                     title=f"Most confused pairs (actual → predicted), Grad-CAM on {self.layer}", **kwargs)
-    def findings(self)->list[str]:
-        "What the numbers say, each with the figures it rests on and the recipe's rule."
-        n = int(self.cm.values.sum()); wrong = n - int(np.trace(self.cm.values))
-        out = [f"Accuracy {self.accuracy:.3f} on {n} validation images ({wrong} wrong)."]
-        for a,p,c in self.confused[:3]:
-            na = int(self.cm.loc[a].sum())
-            out.append(f"{a} taken for {p}: {c} of {na} ({c/na:.0%}). Look at them side by side: if a person cannot tell "
-                       f"them apart either, it is the data (labels, ambiguous images); if a person can, the model needs more "
-                       f"training or capacity.")
-        tl = self.top_losses
-        if len(tl) and tl.labels is not None:
-            conf = int(((tl.preds != tl.labels) & (tl.probs.gather(1, tl.preds[:,None])[:,0] >= 0.9)).sum())
-            out.append(f"{conf} of the {len(tl)} top losses are confident mistakes (p >= 0.9 for a wrong class): check their "
-                       f"labels first, it's almost always the data.")
-        return out
-    def to_dict(self)->dict:
-        "Plain values for the run folder's JSON."
-        return dict(accuracy=self.accuracy, n_valid=int(self.cm.values.sum()), layer=self.layer, layer_note=self.top_losses.note,
-                    vocab=list(self.cm.columns), confusion=self.cm.values.tolist(),
-                    most_confused=[dict(actual=a, predicted=p, count=c) for a,p,c in self.confused],
-                    top_losses=self.top_losses.to_frame().drop(columns=['target']).to_dict(orient='records'),
-                    findings=self.findings())
+
+# %% ../nbs/14_interpret.ipynb #efaecc58
+def _mapped(learn:Learner, items, idx, layer, t:Tensor, losses:Tensor)->Heatmaps:
+    "Grad-CAM of the items at `idx`, with their true classes and losses."
+    idx = torch.as_tensor(idx, dtype=torch.long)
+    hm = gradcam(learn, items[idx.tolist()], layer=layer)
+    hm.labels, hm.losses = t[idx].as_subclass(Tensor), losses[idx].as_subclass(Tensor)
+    return hm
 
 # %% ../nbs/14_interpret.ipynb #6fc55721
 def interpret(learn:Learner,     # a trained fastai vision learner (classification)
@@ -406,17 +453,60 @@ def interpret(learn:Learner,     # a trained fastai vision learner (classificati
     cm = ((d==x[:,None]) & (t==x[:,None,None])).long().sum(2).numpy()  # as fastai's confusion_matrix, once
     interp = _Interp(learn, dl, losses, cm)
     items = getattr(dl.items, 'iloc', L(dl.items))
-    def mapped(idx):
-        idx = torch.as_tensor(idx, dtype=torch.long)
-        hm = gradcam(learn, items[idx.tolist()], layer=layer)
-        hm.labels, hm.losses = t[idx].as_subclass(Tensor), losses[idx].as_subclass(Tensor)
-        return hm
-    top = mapped(interp.top_losses(min(k, len(losses)))[1])
+    top = _mapped(learn, items, interp.top_losses(min(k, len(losses)))[1], layer, t, losses)
     confused = [(a, p, int(c)) for a,p,c in interp.most_confused()[:n_pairs]]
     pairs = {}
     for a,p,_ in confused:
         sel = torch.where((t == vocab.index(a)) & (d == vocab.index(p)))[0]
-        pairs[(a, p)] = mapped(sel[losses[sel].argsort(descending=True)][:per_pair])
-    acc = float((d == t).float().mean())
-    return InterpretResult(acc, pd.DataFrame(cm, index=pd.Index(vocab, name='actual'), columns=pd.Index(vocab, name='predicted')),
-                           confused, top, pairs, interp)
+        pairs[(a, p)] = _mapped(learn, items, sel[losses[sel].argsort(descending=True)][:per_pair], layer, t, losses)
+    cm = pd.DataFrame(cm, index=pd.Index(vocab, name='actual'), columns=pd.Index(vocab, name='predicted'))
+    return InterpretResult(float((d == t).float().mean()), cm, confused, top, pairs, interp)
+
+# %% ../nbs/14_interpret.ipynb #b7fe7aa1
+@patch
+def findings(self:InterpretResult)->list[str]:
+    "What the numbers say, each with the figures it rests on and the recipe's rule."
+    n = int(self.cm.values.sum()); wrong = n - int(np.trace(self.cm.values))
+    out = [f"Accuracy {self.accuracy:.3f} on {n} validation images ({wrong} wrong)."]
+    for a,p,c in self.confused[:3]:
+        na = int(self.cm.loc[a].sum())
+        out.append(f"{a} taken for {p}: {c} of {na} ({c/na:.0%}). Look at them side by side: if a person cannot "
+                   f"tell them apart either, it is the data (labels, ambiguous images); if a person can, the model "
+                   f"needs more training or capacity.")
+    tl = self.top_losses
+    if len(tl) and tl.labels is not None:
+        conf = int(((tl.preds != tl.labels) & (tl.probs.gather(1, tl.preds[:,None])[:,0] >= 0.9)).sum())
+        out.append(f"{conf} of the {len(tl)} top losses are confident mistakes (p >= 0.9 for a wrong class): check "
+                   f"their labels first, it's almost always the data.")
+    return out
+
+# %% ../nbs/14_interpret.ipynb #773e5748
+@patch
+def to_dict(self:InterpretResult)->dict:
+    "Plain values for the run folder's JSON."
+    return dict(accuracy=self.accuracy, n_valid=int(self.cm.values.sum()), layer=self.layer,
+                layer_note=self.top_losses.note, vocab=list(self.cm.columns), confusion=self.cm.values.tolist(),
+                most_confused=[dict(actual=a, predicted=p, count=c) for a,p,c in self.confused],
+                top_losses=self.top_losses.to_frame().drop(columns=['target']).to_dict(orient='records'),
+                findings=self.findings())
+
+# %% ../nbs/14_interpret.ipynb #c669f7d3
+@patch
+def plot_confusion(self:InterpretResult, **kwargs):
+    "fastai's confusion matrix plot; returns the figure."
+    self.interp.plot_confusion_matrix(**kwargs)
+    return plt.gcf()
+
+# %% ../nbs/14_interpret.ipynb #33e7d77e
+@patch
+def show_top_losses(self:InterpretResult, **kwargs):
+    "Heatmaps of the top losses: true / predicted, probability, loss."
+    title = f"Top losses, Grad-CAM on {self.layer} (true / predicted, probability)"
+    return show_gradcam(self.top_losses, title=title, **kwargs)
+
+# %% ../nbs/14_interpret.ipynb #c0fcfea4
+@patch
+def show_confused(self:InterpretResult, ncols:int=4, **kwargs):
+    "One row per most confused pair: its images with the heatmap of the (wrong) prediction."
+    rows = [(f"{a} → {p}", self.pairs[(a, p)]) for a,p,_ in self.confused if (a, p) in self.pairs]
+    return _grid(rows, ncols, title=f"Most confused pairs (actual → predicted), Grad-CAM on {self.layer}", **kwargs)

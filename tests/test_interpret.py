@@ -2,9 +2,9 @@
 import gc, json
 from pathlib import Path
 from unittest import mock
-import numpy as np, pandas as pd, pytest, torch
+import pandas as pd, pytest, torch
 from torch import Tensor
-from fastai.vision.all import accuracy, Learner, CrossEntropyLossFlat, set_seed
+from fastai.vision.all import accuracy, CrossEntropyLossFlat, set_seed
 from nnrecipe.learner import recipe_learner
 from nnrecipe.data import shapes, digits, load_items, dataloaders
 from nnrecipe.interpret import gradcam, pointing_game, small_cnn, _find_layer
@@ -77,16 +77,6 @@ def test_no_leaks_in_1000_calls():
     gc.collect()
     assert sum(torch.is_tensor(o) for o in gc.get_objects()) <= n_tensors + 10
 
-def test_actionable_errors(shapes64, tmp_path):
-    learn,(xb,yb) = shapes64
-    with pytest.raises(ValueError, match=r"'hexagon' is not a class of this learner; its classes are \['circle'"): gradcam(learn, xb, targets='hexagon')
-    with pytest.raises(ValueError, match='No layer'): gradcam(learn, xb, layer='model[0][99]')
-    with pytest.raises(ValueError, match=r'\(batch, channels, height, width\)'): gradcam(learn, xb, layer='model[1][-1]')
-    with pytest.raises(FileNotFoundError, match='nope.png'): gradcam(learn, [tmp_path/'nope.png'])
-    with pytest.raises(ValueError, match='no file names'): pointing_game(gradcam(learn, xb), shapes(n=80, size=64))
-    with pytest.raises(FileNotFoundError, match='No boxes'): pointing_game(gradcam(learn, [learn.dls.valid.items.fname.iloc[0]]), tmp_path)
-    assert _hooks(learn.model) == 0
-
 # The pointing game (issue item 3b): after a short training from scratch, Grad-CAM's peak must fall strictly inside the
 # shape's box for >= 80% of the validation images. The module notebook checks seed 0; this test checks seed 1, so CI
 # sees two trainings. small_cnn, not resnet18: resnet18 from scratch stays near chance on the shapes within this budget.
@@ -98,7 +88,7 @@ def test_pointing_game_on_shapes():
     sp = shapes(n=PG['n'], size=PG['size'])
     items = load_items(sp)
     dls = dataloaders(items, size=PG['size'], bs=PG['bs'])
-    learn = Learner(dls, small_cnn(dls.c, PG['widths']), loss_func=CrossEntropyLossFlat(), metrics=accuracy)
+    learn = recipe_learner(dls, small_cnn(dls.c, PG['widths']), loss_func=CrossEntropyLossFlat(), metrics=accuracy)
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(PG['epochs'], PG['lr'])
     hm = gradcam(learn, items[items.is_valid])
     pg = pointing_game(hm, sp)

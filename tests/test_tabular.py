@@ -1,19 +1,10 @@
-"Embedding-size rules, the tabular pipeline end to end on a CSV, and the results of recipe_nb/06_tabular_embeddings."
+"The tabular pipeline end to end on a CSV and on a regression target, and the results of recipe_nb/06_tabular_embeddings (the rules themselves are tested in nbs/15_tabular.ipynb)."
 import json
-from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
-from fastai.tabular.all import TabularPandas, Categorify, FillMissing, Normalize, tabular_learner, emb_sz_rule
+from fastai.tabular.all import emb_sz_rule
 from nnrecipe.tabular import (emb_sz_half, recipe_emb_szs, compare_emb_rules, fair_affairs, load_table, tabular_dls,
-                              tabular_metrics, fit_emb_rule, FAIR_CATS, FAIR_CONTS)
+                              tabular_metrics, fit_emb_rule, FAIR_CATS)
 from nnrecipe.history import load_history
-
-def test_emb_sz_half_edges():
-    assert [emb_sz_half(n) for n in (1, 2, 3, 100, 101, 10_000)] == [1, 1, 1, 50, 50, 50]
-    assert [emb_sz_half(n) for n in (4, 5, 98, 99, 102)] == [2, 2, 49, 49, 50]
-    assert all(1 <= emb_sz_half(n) <= min(50, max(1, n)) for n in range(1, 2000))
-    with pytest.raises(ValueError, match='below 1'): emb_sz_half(0)
-    with pytest.raises(TypeError, match='whole number'): emb_sz_half(3.0)
-    with pytest.raises(TypeError, match='whole number'): emb_sz_half(True)
 
 def _toy(n=400, seed=0):
     rng = np.random.default_rng(seed)
@@ -21,27 +12,6 @@ def _toy(n=400, seed=0):
                            x=rng.normal(size=n)))
     df['y'] = (df.x + (df.shop == 's3') > 0.5)
     return df
-
-def test_na_is_counted_and_fastai_builds_it():
-    to = TabularPandas(_toy(), [Categorify, FillMissing, Normalize], ['shop', 'colour'], ['x'], 'y')
-    assert list(to.classes['colour']) == ['#na#', 'blue', 'red']       # 2 values + #na#
-    assert len(to.classes['shop']) == 10                                # 9 values + #na#
-    assert recipe_emb_szs(to) == dict(shop=5, colour=1)
-    learn = tabular_learner(to.dataloaders(bs=32), emb_szs=recipe_emb_szs(to))
-    assert [(e.num_embeddings, e.embedding_dim) for e in learn.model.embeds] == [(10, 5), (3, 1)]
-
-def test_compare_emb_rules_table():
-    t = compare_emb_rules({'a': 2, 'b': 37, 'c': 10_000})
-    assert t.columns.tolist() == ['column', 'cardinality', 'half_rule', 'fastai_rule', 'half_params', 'fastai_params']
-    assert t.half_rule.tolist() == [1, 18, 50]
-    assert t.fastai_rule.tolist() == [emb_sz_rule(2), emb_sz_rule(37), emb_sz_rule(10_000)] == [2, 12, 278]
-    assert t.half_params.tolist() == [2, 666, 500_000] and t.fastai_params.tolist() == [4, 444, 2_780_000]
-    with pytest.raises(TypeError, match='Expected a fastai TabularPandas'): compare_emb_rules(pd.DataFrame())
-
-def test_fair_table():
-    df = fair_affairs()
-    assert df.shape == (6366, 10) and df.columns.tolist() == FAIR_CATS + FAIR_CONTS + ['had_affair']
-    assert df.occupation_pair.nunique() == 36 and abs(df.had_affair.mean() - 0.3225) < 1e-3
 
 def test_csv_end_to_end(tmp_path):
     "A user's CSV with string categories and missing values: loaded, split, both rules trained, threads restored."
