@@ -8,6 +8,7 @@ import math, time
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+from fastcore.basics import patch, store_attr
 from fastai.vision.all import (Callback, CancelFitException, CancelValidException, DataLoader, DataLoaders, Adam,
                                CrossEntropyLossFlat, accuracy, set_seed, imagenet_stats)
 from torch.optim.swa_utils import update_bn
@@ -33,7 +34,7 @@ def _decode(dls, ds)->tuple:
         xs.append(xb.as_subclass(torch.Tensor).cpu()); ys.append(yb.as_subclass(torch.Tensor).cpu())
     return torch.cat(xs),torch.cat(ys)
 
-# %% ../nbs/11_overfit.ipynb #c868fbd3
+# %% ../nbs/11_overfit.ipynb #564cd02b
 def _native_size(items)->int:
     "The side of the first image, 224 at most."
     from PIL import Image
@@ -41,33 +42,38 @@ def _native_size(items)->int:
 
 @dataclass
 class OverfitData:
-    "The ladder's data, decoded once: the largest training subset (any prefix is a smaller subset) and validation images."
+    "The ladder's data, decoded once: the largest training subset (any prefix a smaller subset) and validation images."
     x:torch.Tensor; y:torch.Tensor; x_valid:torch.Tensor; y_valid:torch.Tensor; vocab:list; size:int
     @property
     def c(self)->int: return len(self.vocab)
     def __repr__(self): return (f"OverfitData({len(self.y)} training / {len(self.y_valid)} validation images, "
                                 f"{self.c} classes, {self.size} px)")
 
-def overfit_data(source=None,     # items (`load_items`), a folder or CSV, DataLoaders from `nnrecipe.data.dataloaders`, or None: the digits
+# %% ../nbs/11_overfit.ipynb #3925e5d0
+def _source_items(source, size:int=None)->tuple:
+    "The item table of `source`, and the image side: asked for, else that of DataLoaders, else 32 for the digits."
+    if isinstance(source, DataLoaders):
+        items = getattr(source, 'items', None)
+        if not isinstance(items, pd.DataFrame):
+            raise TypeError("These DataLoaders do not carry their item table (fname, label, is_valid): build them with "
+                            "nnrecipe.data.dataloaders(items, ...), or pass the items table itself.")
+        return items, size or int(source.one_batch()[0].shape[-1])
+    if isinstance(source, pd.DataFrame): return source, size
+    return load_items(digits() if source is None else source), size or (32 if source is None else None)
+
+# %% ../nbs/11_overfit.ipynb #995c3e51
+def overfit_data(source=None,     # items (`load_items`), folder or CSV, DataLoaders from `dataloaders`; None: digits
                  n:int=256,       # images of the largest subset
                  size:int=None,   # image side; default that of the DataLoaders, else of the first image, 224 at most
                  n_valid:int=512, # at most this many validation images, to tell memorising from learning
                  seed:int=0,      # seed of the fixed, stratified subset
                 )->OverfitData:
     "Decode a fixed, stratified subset of the training images, and some validation images, once for every rung."
-    if isinstance(source, DataLoaders):
-        items = getattr(source, 'items', None)
-        if not isinstance(items, pd.DataFrame):
-            raise TypeError("These DataLoaders do not carry their item table (fname, label, is_valid): build them with "
-                            "nnrecipe.data.dataloaders(items, ...), or pass the items table itself.")
-        size = size or int(source.one_batch()[0].shape[-1])
-    elif isinstance(source, pd.DataFrame): items = source
-    else:
-        if source is None: size = size or 32
-        items = load_items(digits() if source is None else source)
+    items,size = _source_items(source, size)
     size = size or _native_size(items)
     if 'is_valid' not in items or not items.is_valid.any():
-        raise ValueError("The items have no validation split (is_valid): build them with load_items(source, valid_pct=0.2).")
+        raise ValueError("The items have no validation split (is_valid): build them with "
+                         "load_items(source, valid_pct=0.2).")
     sub = subset(items, min(n, int((~items.is_valid).sum())), seed=seed)
     val = items[items.is_valid]
     val = val.iloc[np.sort(np.random.default_rng(seed).permutation(len(val))[:n_valid])]
@@ -85,15 +91,17 @@ class _Watch(Callback):
         if self.training: bs = len(self.learn.yb[0]); self._l += self.learn.loss.item()*bs; self._n += bs
     def before_validate(self):
         # the eval-mode pass costs a third of an epoch: skip it while the running loss says it cannot pass
-        if self._l/max(self._n,1) > self.gate*self.threshold and self.epoch < self.n_epoch-1: raise CancelValidException()
-        update_bn(self.dls.valid, self.model)  # BatchNorm's running statistics lag the weights: re-estimate them on the subset
+        if self._l/max(self._n,1) > self.gate*self.threshold and self.epoch < self.n_epoch-1:
+            raise CancelValidException()
+        # BatchNorm's running statistics lag the weights: re-estimate them on the subset
+        update_bn(self.dls.valid, self.model)
     def after_epoch(self):
         rec = dict(zip(self.recorder.metric_names[1:], self.learn.final_record))
         loss,acc = rec.get('valid_loss'),rec.get('accuracy')
         self.rows.append(dict(epoch=self.epoch, running_loss=self._l/max(self._n,1), loss=loss, acc=acc))
         if loss is not None and loss < self.threshold and acc >= 1: raise CancelFitException()
 
-# %% ../nbs/11_overfit.ipynb #090599be
+# %% ../nbs/11_overfit.ipynb #7526bb67
 def _norm(x, normalize:bool):
     "`x` normalised with the ImageNet statistics that pretrained weights expect, or as it is."
     if not normalize: return x
@@ -108,12 +116,14 @@ def _dls(data, n, bs, device, normalize=False)->DataLoaders:
     dls.c,dls.vocab = data.c,data.vocab
     return dls
 
+# %% ../nbs/11_overfit.ipynb #eb48f5a7
 def _learner(data, n, arch, bs, pretrained, device, path):
     "A plain classifier: no dropout (ps=0), no weight decay, no label smoothing; Adam."
     return recipe_learner(_dls(data, n, bs, device, normalize=pretrained), arch, pretrained=pretrained, n_out=data.c,
-                          normalize=False, ps=0., wd=0., loss_func=CrossEntropyLossFlat(), metrics=accuracy, opt_func=Adam,
-                          path=path)
+                          normalize=False, ps=0., wd=0., loss_func=CrossEntropyLossFlat(), metrics=accuracy,
+                          opt_func=Adam, path=path)
 
+# %% ../nbs/11_overfit.ipynb #213369d0
 def _fit(learn, epochs, lr, threshold, rung_dir, gate, one_cycle)->dict:
     "Train up to `epochs` epochs, stopping once the subset is memorised; the eval-mode loss and accuracy at the end."
     watch,hist = _Watch(threshold, gate),RawHistoryCallback(rung_dir, tensorboard=False, grad_norm=False)
@@ -126,9 +136,7 @@ def _fit(learn, epochs, lr, threshold, rung_dir, gate, one_cycle)->dict:
     return dict(epochs=len(watch.rows), steps=len(hist.steps), train_loss=loss, train_acc=acc,
                 overfit=bool(loss < threshold and acc >= 1), seconds=round(time.time()-t, 2), stopped=hist.stopped)
 
-# %% ../nbs/11_overfit.ipynb #946204a0
-ARCHS = ('resnet18', 'resnet34', 'resnet50')
-
+# %% ../nbs/11_overfit.ipynb #2ebed466
 def _sizes(sizes, n_train:int, bs:int)->list[int]:
     "Subset sizes, largest first: by default halvings from 256 down to one batch."
     if sizes is None:
@@ -141,6 +149,9 @@ def _sizes(sizes, n_train:int, bs:int)->list[int]:
                              f"(decode more with overfit_data(source, n=...)).")
     return sizes
 
+# %% ../nbs/11_overfit.ipynb #84b68633
+ARCHS = ('resnet18', 'resnet34', 'resnet50')
+
 def _archs(arch, larger)->list:
     "`arch`, then larger models: by default those after it in the recipe's resnet18 -> resnet34 -> resnet50."
     if larger is None: larger = list(ARCHS[ARCHS.index(arch)+1:]) if arch in ARCHS else []
@@ -148,11 +159,12 @@ def _archs(arch, larger)->list:
 
 def _name(arch)->str: return arch if isinstance(arch, str) else getattr(arch, '__name__', str(arch))
 
-# %% ../nbs/11_overfit.ipynb #149a3f78
+# %% ../nbs/11_overfit.ipynb #a01cee08
 class OverfitResult:
     "The rungs of an overfit ladder, what was memorised, and the verdict in words."
     def __init__(self, table:pd.DataFrame, verdict:str, params:dict, valid:dict|None, run_dir:Path, learn=None):
-        self.table,self.verdict,self.params,self.valid,self.run_dir,self.learn = table,verdict,params,valid,run_dir,learn
+        self.table,self.verdict,self.params,self.valid = table,verdict,params,valid
+        self.run_dir,self.learn = run_dir,learn
     @property
     def overfit(self)->bool: return bool(len(self.table) and self.table.overfit.any())
     @property
@@ -166,17 +178,38 @@ class OverfitResult:
         t = self.table
         return (len(t) > 0 and not self.overfit and t.n.min() == min(self.params['sizes'])
                 and set(t.arch) == set(self.params['archs']))
-    def show(self):
-        "Print the table and the verdict."
-        print(self.table.drop(columns=['run_dir']).to_string(index=False)); print(self.verdict)
-    def plot(self, ax=None, **kwargs): return plot_ladder(self, ax=ax, **kwargs)
-    def to_dict(self)->dict:
-        "Plain values for JSON (NaN as None)."
-        rungs = self.table.astype(object).where(self.table.notna(), None).to_dict(orient='records')
-        return jsonable(dict(verdict=self.verdict, overfit=self.overfit, blames_data=self.blames_data, best=self.best,
-                              valid=self.valid, params=self.params, rungs=rungs, run_dir=str(self.run_dir)))
     def __repr__(self): return f"OverfitResult({len(self.table)} rungs: {self.verdict})"
-    def _repr_html_(self): return self.table.drop(columns=['run_dir']).to_html(index=False) + f"<p>{self.verdict}</p>"
+
+# %% ../nbs/11_overfit.ipynb #9a40376f
+@patch
+def show(self:OverfitResult):
+    "Print the table and the verdict."
+    print(self.table.drop(columns=['run_dir']).to_string(index=False)); print(self.verdict)
+
+@patch
+def _repr_html_(self:OverfitResult):
+    return self.table.drop(columns=['run_dir']).to_html(index=False) + f"<p>{self.verdict}</p>"
+
+@patch
+def plot(self:OverfitResult, ax=None, **kwargs): return plot_ladder(self, ax=ax, **kwargs)
+
+# %% ../nbs/11_overfit.ipynb #eff2156b
+@patch
+def to_dict(self:OverfitResult)->dict:
+    "Plain values for JSON (NaN as None)."
+    rungs = self.table.astype(object).where(self.table.notna(), None).to_dict(orient='records')
+    return jsonable(dict(verdict=self.verdict, overfit=self.overfit, blames_data=self.blames_data, best=self.best,
+                         valid=self.valid, params=self.params, rungs=rungs, run_dir=str(self.run_dir)))
+
+# %% ../nbs/11_overfit.ipynb #6bd3dee1
+@patch(as_prop=True)
+def next_step(self:OverfitResult)->str|None:
+    "What to do next, when the verdict says: look at the data, or go on to step 4."
+    if self.blames_data:
+        return ("Next: look at one batch exactly as the model receives it - nnrecipe.batch.inspect_batch(dls) - "
+                "and at the labels (step 1).")
+    if self.overfit and self.valid and not self.valid['at_chance']:
+        return "Next: the model can fit the data; reduce overfitting (step 4) on the whole training set."
 
 # %% ../nbs/11_overfit.ipynb #8136b8b3
 def _valid(learn, data, device, normalize=False)->dict|None:
@@ -187,54 +220,120 @@ def _valid(learn, data, device, normalize=False)->dict|None:
     n = len(data.y_valid)
     chance = float(torch.bincount(data.y_valid, minlength=data.c).max())/n
     margin = 3*math.sqrt(chance*(1-chance)/n)  # three standard errors of a guess right at that rate
-    return dict(n=n, loss=float(loss), accuracy=float(acc), chance=chance, margin=margin, at_chance=bool(acc <= chance+margin))
+    return dict(n=n, loss=float(loss), accuracy=float(acc), chance=chance, margin=margin,
+                at_chance=bool(acc <= chance+margin))
 
-# %% ../nbs/11_overfit.ipynb #abfc9a18
+# %% ../nbs/11_overfit.ipynb #9e9823fe
+def _memorised(res:OverfitResult)->str:
+    "The verdict of a ladder that memorised a subset: which, how, and whether it carries over to validation images."
+    t,p,b,v = res.table,res.params,res.best,res.valid
+    s = (f"memorises {b['n']} images with {b['arch']} in {b['model_epochs']} epochs (training loss "
+         f"{b['train_loss']:.4f} < {p['threshold']} and training accuracy 100%, measured in eval mode)")
+    failed = t[(~t.overfit) & (t.n > b['n'])]
+    if len(failed):
+        f = failed.iloc[-1]
+        s += (f"; it could not memorise {f['n']} images in {f['model_epochs']} epochs (training accuracy "
+              f"{f['train_acc']:.1%}), so the ladder stepped down")
+    if v is None: return s + '.'
+    if v['at_chance']:
+        return s + (f". But memorising is not learning: validation accuracy {v['accuracy']:.1%} is at chance "
+                    f"({v['chance']:.1%}, always guessing the largest class, ± {v['margin']:.1%}). The model learned "
+                    f"those images by heart and nothing carries over: check that the labels follow from the images.")
+    return s + (f"; validation accuracy {v['accuracy']:.1%} against {v['chance']:.1%} by chance: the model can fit the "
+                f"data and some of it carries over. Next: reduce overfitting (step 4).")
+
+# %% ../nbs/11_overfit.ipynb #3673e132
+def _not_memorised(res:OverfitResult, c:int, x=None)->str:
+    "The verdict of a ladder that memorised nothing: the data is to blame, or the budget ran out first."
+    p,last = res.params,res.table.iloc[-1]
+    what = f"even one batch ({last['n']} images)" if last['n'] <= p['bs'] else f"even {last['n']} images"
+    nums = (f"after {last['model_epochs']} epochs its training loss is {last['train_loss']:.3g} "
+            f"(ln C = {math.log(c):.3f} for a uniform guess) and its training accuracy {last['train_acc']:.1%}")
+    if not res.blames_data:
+        return (f"stopped by the budget (max_steps={p['max_steps']}, max_seconds={p['max_seconds']}) before any subset "
+                f"was memorised; last rung: {last['arch']} on {last['n']} images, {nums}. "
+                f"Raise the budget to finish the ladder.")
+    sd = float(x[:last['n']].std(0).mean()) if x is not None else float('nan')
+    same = (f" Those {last['n']} images are all the same: their pixels vary by {sd:.4f} on average from one image to "
+            f"the next (a standard deviation, on a 0-1 scale).") if sd < 1e-3 else ''
+    return (f"cannot overfit {what} with {last['arch']}: {nums}.{same} When a network cannot memorise a handful of "
+            f"images, it's almost always the data - look at the batch inspector (nnrecipe.batch.inspect_batch): "
+            f"blank or identical images, labels that do not match them, inputs not normalised.")
+
+# %% ../nbs/11_overfit.ipynb #be3f9753
 def _verdict(res:OverfitResult, c:int, x=None)->str:
     "The ladder's conclusion in words, with its numbers."
-    t,p = res.table,res.params
-    if len(t)==0: return f"nothing ran: the budget (max_steps={p['max_steps']}, max_seconds={p['max_seconds']}) was spent before the first rung."
-    if res.overfit:
-        b = res.best
-        s = (f"memorises {b['n']} images with {b['arch']} in {b['model_epochs']} epochs (training loss {b['train_loss']:.4f} "
-             f"< {p['threshold']} and training accuracy 100%, measured in eval mode)")
-        failed = t[(~t.overfit) & (t.n > b['n'])]
-        if len(failed):
-            f = failed.iloc[-1]
-            s += (f"; it could not memorise {f['n']} images in {f['model_epochs']} epochs (training accuracy "
-                  f"{f['train_acc']:.1%}), so the ladder stepped down")
-        v = res.valid
-        if v is None: return s + '.'
-        if v['at_chance']:
-            return s + (f". But memorising is not learning: validation accuracy {v['accuracy']:.1%} is at chance "
-                        f"({v['chance']:.1%}, always guessing the largest class, ± {v['margin']:.1%}). The model learned "
-                        f"those images by heart and nothing carries over: check that the labels follow from the images.")
-        return s + (f"; validation accuracy {v['accuracy']:.1%} against {v['chance']:.1%} by chance: the model can fit the "
-                    f"data and some of it carries over. Next: reduce overfitting (step 4).")
-    last = t.iloc[-1]
-    what = f"even one batch ({last['n']} images)" if last['n'] <= p['bs'] else f"even {last['n']} images"
-    nums = (f"after {last['model_epochs']} epochs its training loss is {last['train_loss']:.3g} (ln C = {math.log(c):.3f} "
-            f"for a uniform guess) and its training accuracy {last['train_acc']:.1%}")
-    if res.blames_data:
-        sd = float(x[:last['n']].std(0).mean()) if x is not None else float('nan')
-        same = (f" Those {last['n']} images are all the same: their pixels vary by {sd:.4f} on average from one image to "
-                f"the next (a standard deviation, on a 0-1 scale).") if sd < 1e-3 else ''
-        return (f"cannot overfit {what} with {last['arch']}: {nums}.{same} When a network cannot memorise a handful of "
-                f"images, it's almost always the data - look at the batch inspector (nnrecipe.batch.inspect_batch): "
-                f"blank or identical images, labels that do not match them, inputs not normalised.")
-    return (f"stopped by the budget (max_steps={p['max_steps']}, max_seconds={p['max_seconds']}) before any subset was "
-            f"memorised; last rung: {last['arch']} on {last['n']} images, {nums}. Raise the budget to finish the ladder.")
+    p = res.params
+    if len(res.table)==0: return (f"nothing ran: the budget (max_steps={p['max_steps']}, "
+                                  f"max_seconds={p['max_seconds']}) was spent before the first rung.")
+    return _memorised(res) if res.overfit else _not_memorised(res, c, x)
 
-# %% ../nbs/11_overfit.ipynb #16d4ad71
-def overfit_ladder(source=None,           # items, folder/CSV, DataLoaders from `nnrecipe.data.dataloaders`, an `OverfitData`, or None: the digits
+# %% ../nbs/11_overfit.ipynb #66415f98
+class _Rungs:
+    "The overfit ladder while it climbs: its settings, the rows so far, the optimiser steps spent, the clock."
+    def __init__(self, data, run_dir, device, epochs, longer, lr, bs, threshold, max_steps, max_seconds, pretrained,
+                 seed, gate, one_cycle, progress):
+        store_attr(); self.rows,self.t0,self.used = [],time.time(),0
+
+    def budget(self)->bool:
+        "Steps left, and time when it is capped."
+        return self.used < self.max_steps and (self.max_seconds is None or time.time()-self.t0 < self.max_seconds)
+
+    def params(self, archs, sizes)->dict:
+        "The settings of the ladder and what it spent, for the results."
+        return dict(archs=[_name(a) for a in archs], sizes=sizes, epochs=self.epochs, longer=self.longer, lr=self.lr,
+                    bs=self.bs, threshold=self.threshold, max_steps=self.max_steps, max_seconds=self.max_seconds,
+                    size=self.data.size, pretrained=self.pretrained, seed=self.seed, n_classes=self.data.c,
+                    steps=self.used, seconds=round(time.time()-self.t0, 2), device=str(self.device))
+
+# %% ../nbs/11_overfit.ipynb #ea94ba8f
+def _rung_line(r:dict)->str:
+    "One rung's line, printed as it finishes."
+    return (f"rung {r['rung']} ({r['tip']}): {r['n']} images, {r['arch']}, {r['epochs']} epochs, training loss "
+            f"{r['train_loss']:.4f}, accuracy {r['train_acc']:.1%}: "
+            f"{'memorised' if r['overfit'] else 'not memorised'} ({r['seconds']} s)")
+
+# %% ../nbs/11_overfit.ipynb #2f38111a
+@patch
+def rung(self:_Rungs, learn, tip:str, n:int, arch, ep:float, done:int)->dict:
+    "Train `learn` up to `ep` epochs within the steps left and record the rung; its model had `done` epochs before."
+    d,spe = self.run_dir/f'rung{len(self.rows):02d}',len(learn.dls.train)
+    r = _fit(learn, max(1, int(min(ep, (self.max_steps-self.used)//spe))), self.lr, self.threshold, d, self.gate,
+             self.one_cycle)
+    self.used += r['steps']
+    self.rows.append(dict(rung=len(self.rows), tip=tip, n=n, arch=_name(arch), epochs=r['epochs'],
+                          model_epochs=done+r['epochs'], steps=r['steps'], train_loss=r['train_loss'],
+                          train_acc=r['train_acc'], overfit=r['overfit'], seconds=r['seconds'], run_dir=str(d)))
+    if self.progress: print(_rung_line(self.rows[-1]), flush=True)
+    return r
+
+# %% ../nbs/11_overfit.ipynb #1db3fa74
+@patch
+def climb(self:_Rungs, archs:list, sizes:list):
+    "The rungs in the recipe's order until a subset is memorised or the budget spent: the memorising learner, or None."
+    for ai,a in enumerate(archs):
+        for si,n in enumerate(sizes if ai==0 else sizes[-1:]):
+            if not self.budget(): break
+            set_seed(self.seed)
+            learn = _learner(self.data, n, a, self.bs, self.pretrained, self.device, self.run_dir)
+            # as many steps as a rung on the largest subset: "train for a really long time"
+            ep = round(self.epochs*sizes[0]/n)
+            r = self.rung(learn, 'start' if ai==si==0 else 'larger model' if si==0 else 'smaller subset', n, a, ep, 0)
+            if not r['overfit'] and self.budget():
+                r = self.rung(learn, 'train longer', n, a, self.longer*ep, r['epochs'])
+            if r['overfit']: return learn
+        if not self.budget(): break
+
+# %% ../nbs/11_overfit.ipynb #0d06b7ca
+def overfit_ladder(source=None,           # items, folder/CSV, DataLoaders (`dataloaders`), `OverfitData`; None: digits
                    arch='resnet18',       # first model
                    sizes=None,            # subset sizes; default 256, 128, ... down to one batch
-                   larger=None,           # larger models, tried last on one batch; default the recipe's resnet34, resnet50 after `arch`
-                   epochs:int=15,         # one-cycle epochs of a rung on the largest subset (a cap: it stops once memorised); smaller subsets get more, for as many steps
+                   larger=None,           # larger models, tried last on one batch; default those after `arch`
+                   epochs:int=15,         # one-cycle epochs (a cap) of a rung on the largest subset; same steps for all
                    longer:float=2.,       # the 'train longer' rung trains `longer` x as long again
                    lr:float=3e-3,         # peak learning rate of one-cycle Adam
                    bs:int=32,             # batch size
-                   threshold:float=0.05,  # memorised: eval-mode training loss below this, and every training image right
+                   threshold:float=0.05,  # memorised: eval-mode training loss below this, every training image right
                    max_steps:int=3000,    # cap on the optimiser steps of all rungs together
                    max_seconds:float=None,# cap on the wall time, checked between rungs
                    size:int=None,         # image side (see `overfit_data`)
@@ -245,47 +344,38 @@ def overfit_ladder(source=None,           # items, folder/CSV, DataLoaders from 
                    one_cycle:bool=True,   # one-cycle schedule per rung (else a constant rate)
                    progress:bool=False,   # print one line per rung
                   )->OverfitResult:
-    "The recipe's third step: memorise a fixed subset; failing that, train longer, then a smaller subset, then a larger model."
+    "The recipe's third step: memorise a fixed subset; failing that, train longer, a smaller subset, a larger model."
     archs = _archs(arch, larger)
     for a in archs: arch_fn(a)  # an unknown name fails here, before any work
     data = source if isinstance(source, OverfitData) else overfit_data(
         source, n=max(sizes) if sizes is not None else 256, size=size, seed=seed)
     sizes = _sizes(sizes, len(data.y), bs)
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(name=time.strftime('overfit-%Y%m%d-%H%M%S'))
-    device = default_device()
-    rows,t0,used,best = [],time.time(),0,None
-    def budget(): return used < max_steps and (max_seconds is None or time.time()-t0 < max_seconds)
-    def rung(learn, tip, n, a, ep, done):
-        nonlocal used
-        d,spe = run_dir/f'rung{len(rows):02d}',len(learn.dls.train)
-        r = _fit(learn, max(1, int(min(ep, (max_steps-used)//spe))), lr, threshold, d, gate, one_cycle)
-        used += r['steps']
-        rows.append(dict(rung=len(rows), tip=tip, n=n, arch=_name(a), epochs=r['epochs'], model_epochs=done+r['epochs'],
-                         steps=r['steps'], train_loss=r['train_loss'], train_acc=r['train_acc'], overfit=r['overfit'],
-                         seconds=r['seconds'], run_dir=str(d)))
-        if progress: print(f"rung {len(rows)-1} ({tip}): {n} images, {_name(a)}, {r['epochs']} epochs, training loss "
-                           f"{r['train_loss']:.4f}, accuracy {r['train_acc']:.1%}: "
-                           f"{'memorised' if r['overfit'] else 'not memorised'} ({r['seconds']} s)", flush=True)
-        return r
-    for ai,a in enumerate(archs):
-        for si,n in enumerate(sizes if ai==0 else sizes[-1:]):
-            if not budget(): break
-            set_seed(seed)
-            learn = _learner(data, n, a, bs, pretrained, device, run_dir)
-            ep = round(epochs*sizes[0]/n)  # as many steps as a rung on the largest subset: "train for a really long time"
-            r = rung(learn, 'start' if ai==si==0 else 'larger model' if si==0 else 'smaller subset', n, a, ep, 0)
-            if not r['overfit'] and budget(): r = rung(learn, 'train longer', n, a, longer*ep, r['epochs'])
-            if r['overfit']: best = learn; break
-        if best is not None or not budget(): break
-    params = dict(archs=[_name(a) for a in archs], sizes=sizes, epochs=epochs, longer=longer, lr=lr, bs=bs,
-                  threshold=threshold, max_steps=max_steps, max_seconds=max_seconds, size=data.size,
-                  pretrained=pretrained, seed=seed, n_classes=data.c, steps=used, seconds=round(time.time()-t0, 2),
-                  device=str(device))
-    res = OverfitResult(pd.DataFrame(rows), '', params, _valid(best, data, device, pretrained) if best is not None else None, run_dir, best)
+    lad = _Rungs(data, run_dir, default_device(), epochs, longer, lr, bs, threshold, max_steps, max_seconds, pretrained,
+                 seed, gate, one_cycle, progress)
+    best = lad.climb(archs, sizes)
+    params = lad.params(archs, sizes)
+    valid = _valid(best, data, lad.device, pretrained) if best is not None else None
+    res = OverfitResult(pd.DataFrame(lad.rows), '', params, valid, run_dir, best)
     res.verdict = _verdict(res, data.c, data.x)
     return res
 
-# %% ../nbs/11_overfit.ipynb #03dc712b
+# %% ../nbs/11_overfit.ipynb #36e17119
+def _plot_rung(ax, r, marked:bool)->bool:
+    "One rung's raw loss against its model's epochs, its eval-mode checks as crosses; whether a cross is labelled yet."
+    h = load_history(r.run_dir)
+    s,e,start = h.steps,h.epochs,r.model_epochs - r.epochs
+    if s.empty: return marked
+    spe = len(s)/max(r.epochs, 1)  # steps per epoch
+    line, = ax.plot(start + np.arange(1, len(s)+1)/spe, s.loss, lw=0.9, label=f"rung {r.rung}: {r.tip}, {r.n} images, "
+                    f"{r.arch} ({'memorised' if r.overfit else 'not memorised'})")
+    if 'valid_loss' not in e: return marked
+    pts = e[e.valid_loss.notna() & (e.valid_loss < 100)]  # off-scale values (identical images) left out
+    if len(pts): ax.plot(start + pts.epoch + 1, pts.valid_loss, 'x', ms=7, color=line.get_color(),
+                         label=None if marked else 'x: eval-mode check on the subset')
+    return marked or len(pts) > 0
+
+# %% ../nbs/11_overfit.ipynb #e6991dd9
 def plot_ladder(res:OverfitResult,  # from `overfit_ladder`
                 ax=None,            # matplotlib axes to draw on
                 logy:bool=True,     # log-scale loss axis
@@ -294,17 +384,7 @@ def plot_ladder(res:OverfitResult,  # from `overfit_ladder`
     import matplotlib.pyplot as plt
     if ax is None: _,ax = plt.subplots(figsize=(8,4))
     marked = False
-    for r in res.table.itertuples():
-        h = load_history(r.run_dir)
-        s,e,start = h.steps,h.epochs,r.model_epochs - r.epochs
-        if s.empty: continue
-        spe = len(s)/max(r.epochs, 1)  # steps per epoch
-        line, = ax.plot(start + np.arange(1, len(s)+1)/spe, s.loss, lw=0.9,
-                        label=f"rung {r.rung}: {r.tip}, {r.n} images, {r.arch} ({'memorised' if r.overfit else 'not memorised'})")
-        if 'valid_loss' in e:  # the eval-mode checks; off-scale values (identical images) left out
-            pts = e[e.valid_loss.notna() & (e.valid_loss < 100)]
-            if len(pts): ax.plot(start + pts.epoch + 1, pts.valid_loss, 'x', ms=7, color=line.get_color(),
-                                 label=None if marked else 'x: eval-mode check on the subset'); marked = marked or len(pts) > 0
+    for r in res.table.itertuples(): marked = _plot_rung(ax, r, marked)
     ax.axhline(res.params['threshold'], ls='--', color='grey', lw=1, label=f"threshold {res.params['threshold']}")
     if logy: ax.set_yscale('log')
     ax.set_xlabel("epoch of the rung's model"); ax.set_ylabel('training loss (raw, per step)'); ax.legend(fontsize=7)

@@ -5,11 +5,12 @@
 # %% ../nbs/13_regularize.ipynb #8a404661
 from __future__ import annotations
 import math, tempfile, time, warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from torchvision.models.resnet import ResNet, BasicBlock
+from fastcore.basics import patch, store_attr
 from fastai.vision.all import (Callback, CancelValidException, Learner, LabelSmoothingCrossEntropy, MixUp, CutMix,
                                RandomResizedCrop, aug_transforms, set_seed)
 from .learner import WeightsUnavailable
@@ -18,28 +19,33 @@ from .baseline import baseline_learner, half_precision, AugmentationWarning
 from .scaling import scaled_regularization
 
 # %% auto #0
-__all__ = ['RUNGS', 'resnet10', 'start_regularization', 'default_config', 'regularized_learner', 'measure_gap', 'fit_config',
-           'default_candidates', 'Ladder', 'regularize_ladder', 'train_final', 'EpochSweep', 'epoch_sweep']
+__all__ = ['RUNGS', 'resnet10', 'start_regularization', 'default_config', 'start_note', 'regularized_learner', 'measure_gap',
+           'fit_config', 'default_candidates', 'Ladder', 'regularize_ladder', 'train_final', 'EpochSweep',
+           'epoch_sweep']
 
 # %% ../nbs/13_regularize.ipynb #267a3015
 _DEPTH = {'resnet10':10, 'resnet18':18, 'resnet34':34, 'resnet50':50, 'resnet101':101, 'resnet152':152}
-_SMALLER = {'resnet152':'resnet101', 'resnet101':'resnet50', 'resnet50':'resnet34', 'resnet34':'resnet18', 'resnet18':'resnet10'}
+_SMALLER = {'resnet152':'resnet101', 'resnet101':'resnet50', 'resnet50':'resnet34', 'resnet34':'resnet18',
+            'resnet18':'resnet10'}
 
 def resnet10(pretrained:bool=False, # no ImageNet weights exist for it
              **kwargs)->ResNet:
     "torchvision's ResNet with one basic block per stage: resnet18 at half depth, the smaller model below resnet18."
     if pretrained or kwargs.get('weights') is not None:
-        raise WeightsUnavailable("resnet10 has no ImageNet weights: use it with pretrained=False, or stay with resnet18.")
+        raise WeightsUnavailable("resnet10 has no ImageNet weights: use it with pretrained=False, "
+                                 "or stay with resnet18.")
     return ResNet(BasicBlock, [1, 1, 1, 1])
 
 def _arch(name):
     "The model function for a config's `arch` name."
     return resnet10 if name == 'resnet10' else name
 
+# %% ../nbs/13_regularize.ipynb #9c1bab4e
 def start_regularization(arch:str='resnet18', # a ResNet name: resnet10, 18, 34, 50, 101, 152
                         )->dict:              # wd, ps and the phi they come from
-    "Weight decay and dropout a ResNet starts with: deeper models start with more (`scaled_regularization` of its depth)."
-    if arch not in _DEPTH: raise ValueError(f"No depth known for {arch!r}: use one of {list(_DEPTH)}, or pass wd= and ps= yourself.")
+    "Weight decay and dropout a ResNet starts with: deeper ones start with more (`scaled_regularization` of its depth)."
+    if arch not in _DEPTH:
+        raise ValueError(f"No depth known for {arch!r}: use one of {list(_DEPTH)}, or pass wd= and ps= yourself.")
     phi = math.log(_DEPTH[arch]/18)/math.log(1.2)
     reg = scaled_regularization(phi)
     return dict(wd=round(reg.wd, 5), ps=reg.p, phi=round(phi, 3))
@@ -54,22 +60,36 @@ def default_config(arch:str='resnet18',    # torchvision ResNet name, or 'resnet
                    seed:int=42,            # the same seed for every rung
                    half:bool=False,        # half precision (fp16 on CUDA, bf16 autocast on a capable CPU)
                   )->dict:
-    "The baseline configuration: no augmentation, no label smoothing, no MixUp, and the regularization its depth starts with."
+    "The baseline configuration: no augmentation, label smoothing or MixUp; the regularization its depth starts with."
     reg = start_regularization(arch) if arch in _DEPTH else dict(wd=0.01, ps=0.5)
     return dict(arch=arch, pretrained=pretrained, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, frac=1.0, aug=None,
                 crop=None, wd=reg['wd'], ps=reg['ps'], label_smoothing=0.0, mixup=0.0, cutmix=0.0, half=half)
 
+# %% ../nbs/13_regularize.ipynb #8c3f335f
+def start_note(config:dict, # a configuration from `default_config`
+              )->str:
+    "Where a configuration's starting weight decay and dropout come from, in words: depth rule or fastai's defaults."
+    wd,ps = config['wd'],config['ps']
+    try: phi = start_regularization(config['arch'])['phi']
+    except ValueError as e: return f"{e} Starting from fastai's defaults: weight decay {wd}, dropout {ps}."
+    return (f"{config['arch']}: depth rule phi = {phi}, so weight decay {wd} and dropout {ps} from the start "
+            f"(rule: deeper models start with more regularization)")
+
+# %% ../nbs/13_regularize.ipynb #83abca4c
 def _check_config(config:dict)->dict:
     "`config` completed from `default_config`; an error naming any unknown key or impossible value."
     base = default_config(config.get('arch', 'resnet18'))
     unknown = sorted(set(config) - set(base))
     if unknown: raise ValueError(f"Unknown configuration key(s) {unknown}: the keys are {sorted(base)}.")
     c = {**base, **config}
-    if not 0 < c['frac'] <= 1: raise ValueError(f"frac={c['frac']} must be in (0, 1]: the share of the training split to use.")
+    if not 0 < c['frac'] <= 1:
+        raise ValueError(f"frac={c['frac']} must be in (0, 1]: the share of the training split to use.")
     if c['mixup'] and c['cutmix']:
-        raise ValueError(f"mixup={c['mixup']} and cutmix={c['cutmix']}: both mix the batch, fastai applies one at a time. Set one to 0.")
+        raise ValueError(f"mixup={c['mixup']} and cutmix={c['cutmix']}: both mix the batch, fastai applies one at a "
+                         "time. Set one to 0.")
     if c['aug'] is not None and not isinstance(c['aug'], dict):
-        raise ValueError(f"aug={c['aug']!r} must be None or a dict of aug_transforms arguments ({{}} for its defaults).")
+        raise ValueError(f"aug={c['aug']!r} must be None or a dict of aug_transforms arguments "
+                         "({} for its defaults).")
     return c
 
 # %% ../nbs/13_regularize.ipynb #c3c00793
@@ -80,30 +100,50 @@ def _used_items(items:pd.DataFrame, c:dict)->pd.DataFrame:
     n = max(1, round(c['frac']*n_train))
     return pd.concat([subset(items, n, seed=c['seed']), items[items.is_valid]])
 
-def regularized_learner(items:pd.DataFrame, # item table from `load_items` (fname, label, is_valid)
-                        config:dict=None,   # a ladder configuration; missing keys from `default_config`
-                        run_dir=None,       # run folder (raw history when `log`, lr_find files); default a new temporary folder when `log`
-                        log:bool=False,     # record the raw history with `RawHistoryCallback`
-                        cbs=None,           # more callbacks
-                        num_workers:int=None,# decoding processes; None: 0 on a CPU (deterministic), up to 8 on CUDA
-                       )->Learner:
-    "The baseline learner with a configuration's data share, augmentation, crop, weight decay, dropout, loss, MixUp/CutMix and precision."
-    c = _check_config(config or {})
-    used = _used_items(items, c)
+def _config_dls(used:pd.DataFrame, c:dict, num_workers:int=None):
+    "DataLoaders of a configuration: its size and batch size, augmentation and random crop, drawn from its seed."
     item_tfms = RandomResizedCrop(c['size'], min_scale=c['crop']) if c['crop'] else None
     batch_tfms = aug_transforms(**c['aug']) if c['aug'] is not None else None
     set_seed(c['seed'], reproducible=True)
-    dls = dataloaders(used, size=c['size'], bs=c['bs'], item_tfms=item_tfms, batch_tfms=batch_tfms, num_workers=num_workers, seed=c['seed'])
-    cbs = list(cbs or []) + ([MixUp(c['mixup'])] if c['mixup'] else []) + ([CutMix(c['cutmix'])] if c['cutmix'] else [])
-    kw = dict(loss_func=LabelSmoothingCrossEntropy(eps=c['label_smoothing'])) if c['label_smoothing'] else {}
+    return dataloaders(used, size=c['size'], bs=c['bs'], item_tfms=item_tfms, batch_tfms=batch_tfms,
+                       num_workers=num_workers, seed=c['seed'])
+
+# %% ../nbs/13_regularize.ipynb #f618f053
+def _mix_cbs(c:dict, cbs=None)->list:
+    "`cbs` and the configuration's MixUp or CutMix callback."
+    mix = ([MixUp(c['mixup'])] if c['mixup'] else []) + ([CutMix(c['cutmix'])] if c['cutmix'] else [])
+    return list(cbs or []) + mix
+
+def _run_dir(run_dir, log:bool)->Path:
+    "`run_dir`, or a new temporary folder when logging."
     # without a log nothing is written there (no lr_find, no save): a shared path, not created
-    if run_dir is None: run_dir = tempfile.mkdtemp(prefix='nnrecipe_final_') if log else Path(tempfile.gettempdir())/'nnrecipe_ladder'
-    run_dir = Path(run_dir)
+    if run_dir is not None: return Path(run_dir)
+    return Path(tempfile.mkdtemp(prefix='nnrecipe_final_')) if log else Path(tempfile.gettempdir())/'nnrecipe_ladder'
+
+def _precision(learn:Learner, c:dict)->dict:
+    "Half precision when the configuration asks for it, saying which ran."
+    if c['half']: return half_precision(learn, bf16_on_cpu=True)
+    return dict(mode='fp32', note='half precision not asked for: fp32.')
+
+# %% ../nbs/13_regularize.ipynb #14afa4f6
+def regularized_learner(items:pd.DataFrame,  # item table from `load_items` (fname, label, is_valid)
+                        config:dict=None,    # a ladder configuration; missing keys from `default_config`
+                        run_dir=None,        # run folder (raw history when `log`, lr_find files); default a temporary
+                        log:bool=False,      # record the raw history with `RawHistoryCallback`
+                        cbs=None,            # more callbacks
+                        num_workers:int=None,# decoding processes; None: 0 on a CPU (deterministic), up to 8 on CUDA
+                       )->Learner:
+    "The baseline learner with a configuration's data, augmentation, crop, regularization, loss, MixUp and precision."
+    c = _check_config(config or {})
+    used = _used_items(items, c)
+    dls = _config_dls(used, c, num_workers)
+    cbs = _mix_cbs(c, cbs)
+    kw = dict(loss_func=LabelSmoothingCrossEntropy(eps=c['label_smoothing'])) if c['label_smoothing'] else {}
     with warnings.catch_warnings():  # augmentation is what this step adds on purpose
         warnings.simplefilter('ignore', AugmentationWarning)
-        learn = baseline_learner(dls, arch=_arch(c['arch']), pretrained=c['pretrained'], run_dir=run_dir, log=log, cbs=cbs,
-                                 wd=c['wd'], ps=c['ps'], **kw)
-    learn.precision = half_precision(learn, bf16_on_cpu=True) if c['half'] else dict(mode='fp32', note='half precision not asked for: fp32.')
+        learn = baseline_learner(dls, arch=_arch(c['arch']), pretrained=c['pretrained'], run_dir=_run_dir(run_dir, log),
+                                 log=log, cbs=cbs, wd=c['wd'], ps=c['ps'], **kw)
+    learn.precision = _precision(learn, c)
     learn.config,learn.used_items = c,used
     return learn
 
@@ -120,6 +160,7 @@ class _RunningLoss(Callback):
     @property
     def value(self)->float: return float(np.mean(self.losses)) if getattr(self, 'losses', None) else float('nan')
 
+# %% ../nbs/13_regularize.ipynb #24a77a70
 class _ValidCE(Callback):
     "Plain cross-entropy on the validation set after every epoch, whatever loss trains the model."
     def before_fit(self): self.values = []
@@ -129,6 +170,7 @@ class _ValidCE(Callback):
         self.tot += F.cross_entropy(self.pred.float(), self.y.long(), reduction='sum').item(); self.n += len(self.y)
     def after_validate(self): self.values.append(self.tot/max(self.n, 1))
 
+# %% ../nbs/13_regularize.ipynb #cbff4956
 def _eval(learn:Learner, dl)->tuple:
     "Plain cross-entropy and accuracy of `learn` on `dl`, in eval mode."
     with learn.no_bar(), learn.no_logging(): p,y = learn.get_preds(dl=dl)
@@ -139,25 +181,27 @@ def measure_gap(learn:Learner, # a trained classifier
                )->dict:        # train_loss, train_metric, valid_loss, metric, gap, metric_gap
     "Training and validation loss and accuracy, both in eval mode with validation transforms; the gap between them."
     if getattr(getattr(learn, 'task_info', None), 'task', 'single_label') != 'single_label':
-        raise ValueError(f"The regularization ladder measures single-label classifiers; this learner is {learn.task_info.task}.")
+        raise ValueError(f"The regularization ladder measures single-label classifiers; this learner is "
+                         f"{learn.task_info.task}.")
     train = learn.dls.items[~learn.dls.items.is_valid] if hasattr(learn.dls, 'items') else learn.dls.train.items
     tl,ta = _eval(learn, learn.dls.test_dl(train, with_labels=True))
     vl,va = _eval(learn, learn.dls.valid)
     return dict(train_loss=tl, valid_loss=vl, gap=vl - tl, train_metric=ta, metric=va, metric_gap=ta - va)
 
 # %% ../nbs/13_regularize.ipynb #a1dd8fb6
-def fit_config(items:pd.DataFrame, # item table from `load_items`
-               config:dict=None,   # ladder configuration (see `default_config`)
-               run_dir=None,       # run folder, as in `regularized_learner`
+def fit_config(items:pd.DataFrame,  # item table from `load_items`
+               config:dict=None,    # ladder configuration (see `default_config`)
+               run_dir=None,        # run folder, as in `regularized_learner`
                num_workers:int=None,# as in `regularized_learner`
-               validate:bool=False,# validate after every epoch (off: only the end counts)
-              )->tuple:            # (learner, measures: the gap, precision that ran, seconds)
+               validate:bool=False, # validate after every epoch (off: only the end counts)
+              )->tuple:             # (learner, measures: the gap, precision that ran, seconds)
     "Train one configuration with `fit_one_cycle(epochs, lr)` from its seed, then measure its train/validation gap."
     learn = regularized_learner(items, config, run_dir=run_dir, num_workers=num_workers)
     c,run,ce = learn.config,_RunningLoss(),_ValidCE()
     t,cpu = time.perf_counter(),time.process_time()
     set_seed(c['seed'], reproducible=True)
-    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(c['epochs'], c['lr'], cbs=[run] + ([ce] if validate else [_SkipValidation()]))
+    with learn.no_bar(), learn.no_logging():
+        learn.fit_one_cycle(c['epochs'], c['lr'], cbs=[run] + ([ce] if validate else [_SkipValidation()]))
     learn.valid_ce = ce.values if validate else None  # plain cross-entropy after every epoch
     m = measure_gap(learn)
     m.update(running_loss=run.value, precision=learn.precision['mode'], n_train=len(learn.dls.train_ds),
@@ -165,15 +209,18 @@ def fit_config(items:pd.DataFrame, # item table from `load_items`
     return learn, m
 
 # %% ../nbs/13_regularize.ipynb #435f48aa
-RUNGS = ('data', 'augment', 'crop', 'weight_decay', 'dropout', 'label_smoothing', 'mixup', 'cutmix', 'combined', 'smaller')
+RUNGS = ('data', 'augment', 'crop', 'weight_decay', 'dropout', 'label_smoothing', 'mixup', 'cutmix', 'combined',
+         'smaller')
 _SINGLE = ('weight_decay', 'dropout', 'label_smoothing', 'mixup', 'cutmix')
 
 def default_candidates(config:dict)->dict:
-    "The change each rung tries from `config`: aug_transforms' defaults, a random crop, 10x weight decay, +0.3 dropout, ε 0.1, MixUp α 0.4, CutMix α 1."
+    "The change each rung tries from `config`."
+    # aug_transforms' defaults, a random crop, 10x weight decay, +0.3 dropout, ε 0.1, MixUp α 0.4, CutMix α 1
     return dict(augment=dict(aug={}), crop=dict(crop=0.35), weight_decay=dict(wd=round(config['wd']*10, 6)),
                 dropout=dict(ps=round(min(0.8, config['ps'] + 0.3), 4)), label_smoothing=dict(label_smoothing=0.1),
                 mixup=dict(mixup=0.4), cutmix=dict(cutmix=1.0))
 
+# %% ../nbs/13_regularize.ipynb #c607ea86
 def _median_side(items:pd.DataFrame, n:int=32)->float:
     "Median of the shorter side of `n` training images, read from their headers."
     from PIL import Image
@@ -201,65 +248,253 @@ class Ladder:
 
     def show(self, verdicts:bool=True):
         "Print the ablation table and the findings."
-        t = self.table[['rung', 'settings', 'train_loss', 'valid_loss', 'metric', 'gap', 'precision', 'seconds', 'kept']]
+        cols = ['rung', 'settings', 'train_loss', 'valid_loss', 'metric', 'gap', 'precision', 'seconds', 'kept']
+        t = self.table[cols]
         print(t.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         if verdicts: print('\n'.join(f"- {v}" for v in self.verdicts))
 
     def __repr__(self): return (f"Ladder({len(self.table)} runs, kept: {', '.join(self.kept) or 'nothing'}; "
                                 f"metric {self.table.metric.iloc[0]:.3f} -> {self.final['metric']:.3f})")
 
-    @property
-    def kept(self)->list:
-        "Rungs kept (each improved the validation metric when tried)."
-        return [f"{r.rung}({r.settings})" for r in self.table.iloc[1:].itertuples() if r.kept == True]
+# %% ../nbs/13_regularize.ipynb #65db1ba0
+@patch(as_prop=True)
+def kept(self:Ladder)->list:
+    "Rungs kept (each improved the validation metric when tried)."
+    return [f"{r.rung}({r.settings})" for r in self.table.iloc[1:].itertuples() if r.kept == True]
 
-    @property
-    def final(self)->dict:
-        "The row of the run the recommended configuration comes from."
-        return self.table.iloc[self.i_final].to_dict()
+@patch(as_prop=True)
+def final(self:Ladder)->dict:
+    "The row of the run the recommended configuration comes from."
+    return self.table.iloc[self.i_final].to_dict()
 
-    def plot(self, figsize=(12, 4.5)):
-        "Train vs validation loss of every run (the gap), its metric, and the learning curve."
-        import matplotlib.pyplot as plt
-        fig,(ax,ax2) = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[3, 1]))
-        t = self.table[self.table.train_loss.notna()].reset_index(drop=True)
-        x = np.arange(len(t))
-        ax.bar(x-0.2, t.train_loss, 0.4, label='train loss (eval mode)', color='tab:blue')
-        ax.bar(x+0.2, t.valid_loss, 0.4, label='valid loss', color='tab:orange')
-        ax.set_xticks(x, [f"{r.rung}\n{r.settings}" for r in t.itertuples()], rotation=60, ha='right', fontsize=7)
-        for i,r in t.iterrows():
-            if r.kept == True: ax.get_xticklabels()[i].set_color('tab:green'); ax.get_xticklabels()[i].set_fontweight('bold')
-        ax.set_ylabel('cross-entropy'); ax.legend(loc='upper left', fontsize=8)
-        axm = ax.twinx(); axm.plot(x, t.metric, 'k.-', label='valid accuracy'); axm.set_ylabel('valid accuracy')
-        axm.legend(loc='upper right', fontsize=8)
-        ax.set_title('Each rung: train/valid gap and metric (kept rungs in green)')
-        if len(self.curve):
-            ax2.plot(self.curve.n_train, self.curve.metric, 'o-', label='valid accuracy')
-            ax2.plot(self.curve.n_train, self.curve.train_metric, 's--', label='train accuracy (eval)')
-            ax2.set_xscale('log', base=2); ax2.set_xlabel('training images'); ax2.legend(fontsize=8)
-            ax2.set_xticks(self.curve.n_train, [str(int(n)) for n in self.curve.n_train]); ax2.minorticks_off()
-            ax2.set_title('More data: learning curve')
-        else: ax2.axis('off')
-        fig.tight_layout()
-        return fig
+# %% ../nbs/13_regularize.ipynb #60324756
+@patch(as_prop=True)
+def changed(self:Ladder)->dict:
+    "What the recommended configuration changes in the baseline's."
+    return {k:v for k,v in self.config.items() if v != self.start[k]}
 
-    def to_dict(self)->dict:
-        "Plain values for the results JSON."
-        return dict(table=self.table.replace({np.nan: None}).to_dict(orient='records'), curve=self.curve.to_dict(orient='records'),
-                    config=self.config, start=self.start, verdicts=self.verdicts, kept=self.kept, final=self.final)
+@patch
+def to_dict(self:Ladder)->dict:
+    "Plain values for the results JSON."
+    return dict(table=self.table.replace({np.nan: None}).to_dict(orient='records'),
+                curve=self.curve.to_dict(orient='records'), config=self.config, start=self.start,
+                verdicts=self.verdicts, kept=self.kept, final=self.final)
+
+# %% ../nbs/13_regularize.ipynb #53d1f703
+@patch(as_prop=True)
+def narrowed(self:Ladder)->pd.DataFrame:
+    "The kept runs whose train/validation gap is narrower than the baseline's."
+    t = self.table
+    kept = t[(t.kept == True) & (t.index > 0)]
+    return kept[kept.gap < t.gap.iloc[0]]
+
+# %% ../nbs/13_regularize.ipynb #49c2fc26
+@patch
+def gap_verdicts(self:Ladder)->list:
+    "For each kept run: accuracy and gap against the baseline's; and what it means when none was kept or narrowed."
+    t,base = self.table,self.table.iloc[0]
+    kept = t[(t.kept == True) & (t.index > 0)]
+    out = [f"kept {r.rung} ({r.settings}): accuracy {base.metric:.3f} -> {r.metric:.3f}, train/validation gap "
+           f"{base.gap:.3f} -> {r.gap:.3f} ({'narrower' if r.gap < base.gap else 'not narrower'})"
+           for r in kept.itertuples()]
+    if not len(kept):
+        out.append(f"no rung improved the validation accuracy of the baseline ({base.metric:.3f}, gap {base.gap:.3f}): "
+                   "the baseline stays. Rule: keep a change only when the validation metric improves.")
+    elif not len(self.narrowed):
+        out.append(f"the kept rungs raised the accuracy but none narrowed the loss gap of the baseline "
+                   f"({base.gap:.3f}): they are kept for the metric, which is the rule; the gap says overfitting "
+                   "remains.")
+    return out
+
+# %% ../nbs/13_regularize.ipynb #d4ea016f
+def _plot_runs(ax, t:pd.DataFrame):
+    "Train and validation loss of every run as bars, kept rungs' labels in green, validation accuracy on a twin axis."
+    x = np.arange(len(t))
+    ax.bar(x-0.2, t.train_loss, 0.4, label='train loss (eval mode)', color='tab:blue')
+    ax.bar(x+0.2, t.valid_loss, 0.4, label='valid loss', color='tab:orange')
+    ax.set_xticks(x, [f"{r.rung}\n{r.settings}" for r in t.itertuples()], rotation=60, ha='right', fontsize=7)
+    for i,r in t.iterrows():
+        if r.kept == True: ax.get_xticklabels()[i].set(color='tab:green', fontweight='bold')
+    ax.set_ylabel('cross-entropy'); ax.legend(loc='upper left', fontsize=8)
+    axm = ax.twinx(); axm.plot(x, t.metric, 'k.-', label='valid accuracy'); axm.set_ylabel('valid accuracy')
+    axm.legend(loc='upper right', fontsize=8)
+    ax.set_title('Each rung: train/valid gap and metric (kept rungs in green)')
+
+# %% ../nbs/13_regularize.ipynb #52b0bb52
+def _plot_curve(ax, curve:pd.DataFrame):
+    "The learning curve: validation and training accuracy against the number of training images."
+    if not len(curve): return ax.axis('off')
+    ax.plot(curve.n_train, curve.metric, 'o-', label='valid accuracy')
+    ax.plot(curve.n_train, curve.train_metric, 's--', label='train accuracy (eval)')
+    ax.set_xscale('log', base=2); ax.set_xlabel('training images'); ax.legend(fontsize=8)
+    ax.set_xticks(curve.n_train, [str(int(n)) for n in curve.n_train]); ax.minorticks_off()
+    ax.set_title('More data: learning curve')
+
+# %% ../nbs/13_regularize.ipynb #d8ae9947
+@patch
+def plot(self:Ladder, figsize=(12, 4.5)):
+    "Train vs validation loss of every run (the gap), its metric, and the learning curve."
+    import matplotlib.pyplot as plt
+    fig,(ax,ax2) = plt.subplots(1, 2, figsize=figsize, gridspec_kw=dict(width_ratios=[3, 1]))
+    _plot_runs(ax, self.table[self.table.train_loss.notna()].reset_index(drop=True))
+    _plot_curve(ax2, self.curve)
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/13_regularize.ipynb #5452b9f1
-def _pct(v): return f"{v:.1%}"
-
 def _curve_verdict(curve:pd.DataFrame, per_doubling:float)->str:
+    "Would more data help? The gain per doubling between the last two points of the learning curve."
     a,b = curve.iloc[-2],curve.iloc[-1]
     g = (b.metric - a.metric)/max(math.log2(b.n_train/a.n_train), 1e-9)
-    s = (f"more data: accuracy {a.metric:.3f} with {int(a.n_train)} training images, {b.metric:.3f} with {int(b.n_train)} "
-         f"({g:+.1%} per doubling)")
+    s = (f"more data: accuracy {a.metric:.3f} with {int(a.n_train)} training images, {b.metric:.3f} with "
+         f"{int(b.n_train)} ({g:+.1%} per doubling)")
     if g > per_doubling: return s + (": still rising, so more labelled data would still help; it is the first rung of "
                                      "the recipe because nothing else regularizes as well.")
-    return s + f": flat (under {per_doubling:.0%} per doubling), so more data of the same kind would help little; climb the other rungs."
+    return s + (f": flat (under {per_doubling:.0%} per doubling), so more data of the same kind would help little; "
+                "climb the other rungs.")
 
+# %% ../nbs/13_regularize.ipynb #d52d378e
+def _progress(r:dict)->str:
+    "One run's line, printed as it finishes."
+    return (f"{r['rung']:<16} {r['settings']:<28} train {r['train_loss']:.3f}  valid {r['valid_loss']:.3f}  "
+            f"gap {r['gap']:+.3f}  accuracy {r['metric']:.3f}  ({r['seconds']:.0f} s, {r['precision']})")
+
+# %% ../nbs/13_regularize.ipynb #6f0c01fc
+class _Climb:
+    "The regularization ladder while it climbs: the runs so far, the configuration kept, the best run, the findings."
+    def __init__(self, items, start, cand, rungs, min_delta, run_dir, num_workers, progress):
+        store_attr()
+        self.cur,self.rows,self.verdicts,self.curve,self.best,self.i_best = dict(start),[],[],pd.DataFrame(),None,0
+
+    def run(self, rung:str, change:dict, base:dict, note:str='')->dict:
+        "Train `base` with `change` (one `fit_config`) and add its row to the table."
+        _,m = fit_config(self.items, {**base, **change}, run_dir=self.run_dir, num_workers=self.num_workers)
+        row = dict(rung=rung, settings=_settings(change) or self.start['arch'], **m, kept=None, note=note)
+        self.rows.append(row)
+        if self.progress: print(_progress(row), flush=True)
+        return row
+
+    def tried(self, rung:str, change:dict, ref:dict, note:str='')->dict:
+        "`change` on top of what was kept, kept when its metric beats `ref`'s by more than `min_delta`."
+        r = self.run(rung, change, self.cur, note)
+        r['kept'] = bool(r['metric'] > ref['metric'] + self.min_delta)
+        return r
+
+# %% ../nbs/13_regularize.ipynb #2a41008e
+@patch
+def skip(self:_Climb, rung:str, note:str):
+    "A rung that cannot apply here: a row and a finding that say why."
+    self.rows.append(dict(rung=rung, settings='', kept=False, note='skipped: ' + note))
+    self.verdicts.append(f"{rung}: skipped, {note}")
+
+@patch
+def adopt(self:_Climb, r:dict, change:dict):
+    "Take `change` into the configuration: `r` is the best run now."
+    self.cur.update(change); self.best = r
+    self.i_best = len(self.rows)-1 if self.rows[-1] is r else self.rows.index(r)
+
+# %% ../nbs/13_regularize.ipynb #f3fc5b99
+@patch
+def baseline(self:_Climb):
+    "The starting configuration as it is: the first row, and the reference of the first rung."
+    b = self.best = self.run('baseline', {}, self.cur, note='the starting point'); b['kept'] = True
+    self.verdicts.append(f"baseline: training loss {b['train_loss']:.3f} (eval mode), validation loss "
+                         f"{b['valid_loss']:.3f}, gap {b['gap']:+.3f}; accuracy {b['train_metric']:.3f} on training, "
+                         f"{b['metric']:.3f} on validation.")
+
+@patch
+def learning_curve(self:_Climb, fractions, per_doubling:float):
+    "The same configuration on nested fractions of the training split: would more data help?"
+    # fewer images at the same epochs would also mean fewer updates: scale the epochs so that every point of the
+    # curve gets about as many optimizer steps as the full run, and the curve measures data, not training time
+    c,note = self.cur,'learning-curve point, as many steps as the full run (diagnostic, not a candidate)'
+    pts = [self.run('data', dict(frac=round(c['frac']*f, 6), epochs=max(1, round(c['epochs']/f))), c, note=note)
+           for f in sorted(fractions) if 0 < f < 1]
+    keys,n = ('n_train', 'metric', 'train_metric', 'valid_loss', 'train_loss', 'gap'),self.best['n_train']
+    self.curve = pd.DataFrame([dict(frac=round(p.get('n_train')/n, 4), **{k: p[k] for k in keys})
+                               for p in pts + [self.best]])
+    if len(self.curve) >= 2: self.verdicts.append(_curve_verdict(self.curve, per_doubling))
+
+# %% ../nbs/13_regularize.ipynb #e3bcd7d0
+@patch
+def _no_crop(self:_Climb)->bool:
+    "Skip the crop rung, saying why, when the images are not larger than the model's input."
+    side = _median_side(self.items)
+    if side >= 1.25*self.cur['size']: return False
+    self.skip('crop', f"the images ({side:.0f} px median side) are not larger than 1.25 x the model's "
+                      f"{self.cur['size']} px: nothing to crop.")
+    return True
+
+@patch
+def augment(self:_Climb):
+    "Augmentation, then a random crop: each kept when it beats the best run so far."
+    for rung in ('augment', 'crop'):
+        if rung not in self.rungs or (rung == 'crop' and self._no_crop()): continue
+        r = self.tried(rung, self.cand[rung], self.best)
+        if r['kept']: self.adopt(r, self.cand[rung])
+
+# %% ../nbs/13_regularize.ipynb #ea15ec99
+@patch
+def singles(self:_Climb)->dict:
+    "Each regularizer alone on top of what was kept: those that beat the best run before them (MixUp or CutMix)."
+    ref,singles = self.best,{}
+    for rung in _SINGLE:
+        if rung not in self.rungs: continue
+        r = self.tried(rung, self.cand[rung], ref, note='alone, on top of what was kept before')
+        if r['kept']: singles[rung] = r
+    if 'mixup' in singles and 'cutmix' in singles:  # alternatives: both mix the batch
+        worse = min(('mixup', 'cutmix'), key=lambda k: singles[k]['metric'])
+        singles[worse]['note'] += '; not combined: MixUp and CutMix are alternatives, the better one stays'
+        del singles[worse]
+    return singles
+
+# %% ../nbs/13_regularize.ipynb #afe21aa3
+@patch
+def combine(self:_Climb, singles:dict):
+    "The regularizers that helped alone, together: kept if they beat the best one alone, which stays otherwise."
+    if not singles: return
+    top = max(singles, key=lambda k: singles[k]['metric'])
+    if len(singles) >= 2 and 'combined' in self.rungs:
+        change = {k:v for s in singles for k,v in self.cand[s].items()}
+        r = self.tried('combined', change, singles[top], note=f"{' + '.join(singles)} together, against {top} alone")
+        if r['kept']: self.adopt(r, change)
+        else: self.adopt(singles[top], self.cand[top])
+    else: self.adopt(singles[top], self.cand[top])
+    for k,r in singles.items():
+        if self.rows[self.i_best] is not r and self.rows[self.i_best]['rung'] != 'combined':
+            why = ('the combination did not beat it' if 'combined' in self.rungs
+                   else "the 'combined' rung was not asked for")
+            r['note'] += f"; helped alone, but the recommendation keeps {top} only ({why})"
+
+# %% ../nbs/13_regularize.ipynb #e9688a58
+@patch
+def smaller(self:_Climb):
+    "The next smaller ResNet, last: kept only if it beats the best run too."
+    sm = _SMALLER.get(self.cur['arch'])
+    if sm is None: return self.skip('smaller', f"no smaller ResNet than {self.cur['arch']} is known here.")
+    if self.cur['pretrained'] and sm == 'resnet10':
+        return self.skip('smaller', "resnet10 has no ImageNet weights, and resnet18 is the smallest pretrained ResNet.")
+    r = self.tried('smaller', dict(arch=sm), self.best, note='last choice: fewer layers')
+    if r['kept']: self.adopt(r, dict(arch=sm))
+
+# %% ../nbs/13_regularize.ipynb #fda54657
+@patch
+def result(self:_Climb)->Ladder:
+    "The table, and the findings of the kept rungs and of the recommendation, with their numbers."
+    rows,s = self.rows,self.start
+    lad = Ladder(pd.DataFrame(rows).reindex(columns=_COLS), self.curve, self.cur, s, self.verdicts, self.i_best)
+    for r in rows[1:]:
+        if r.get('kept') is True:
+            lad.verdicts.append(f"{r['rung']} ({r['settings']}): kept, accuracy {r['metric']:.3f} (baseline "
+                                f"{rows[0]['metric']:.3f}), gap {r['gap']:+.3f} (baseline {rows[0]['gap']:+.3f}).")
+    fin = rows[self.i_best]
+    lad.verdicts.append(f"recommended: {_settings(lad.changed) or 'the baseline as it is'}; accuracy "
+                        f"{rows[0]['metric']:.3f} -> {fin['metric']:.3f}, train/valid gap {rows[0]['gap']:+.3f} -> "
+                        f"{fin['gap']:+.3f} (rule: keep a rung only if the validation metric improves; every run "
+                        f"fit_one_cycle({s['epochs']}, {s['lr']}), seed {s['seed']}).")
+    return lad
+
+# %% ../nbs/13_regularize.ipynb #ee7318c8
 def regularize_ladder(items:pd.DataFrame,     # item table from `load_items` (fname, label, is_valid)
                       config:dict=None,       # the baseline configuration; missing keys from `default_config`
                       rungs=RUNGS,            # which rungs to climb, in the recipe's order
@@ -272,92 +507,19 @@ def regularize_ladder(items:pd.DataFrame,     # item table from `load_items` (fn
                       run_dir=None,           # folder for the learners' files; default a temporary folder
                       progress:bool=True,     # print one line per run
                      )->Ladder:
-    "Climb the recipe's ladder from the baseline: more data, augmentation, regularization, a smaller model last; keep what improves the validation metric."
+    "Climb the recipe's ladder from the baseline: more data, augmentation, regularization, a smaller model last."
     bad = [r for r in rungs if r not in RUNGS]
     if bad: raise ValueError(f"Unknown rung(s) {bad}: choose from {list(RUNGS)}.")
     start = _check_config({**(config or {}), **({} if half is None else dict(half=half))})
     cand = {**default_candidates(start), **(candidates or {})}
     for k,v in cand.items(): _check_config({**start, **v})
-    rows,verdicts = [],[]
-    def run(rung, change, base, note=''):
-        _,m = fit_config(items, {**base, **change}, run_dir=run_dir, num_workers=num_workers)
-        row = dict(rung=rung, settings=_settings(change) or start['arch'], **m, kept=None, note=note)
-        rows.append(row)
-        if progress: print(f"{rung:<16} {row['settings']:<28} train {m['train_loss']:.3f}  valid {m['valid_loss']:.3f}  "
-                           f"gap {m['gap']:+.3f}  accuracy {m['metric']:.3f}  ({m['seconds']:.0f} s, {m['precision']})", flush=True)
-        return row
-    def tried(rung, change, ref, note=''):
-        r = run(rung, change, cur, note)
-        r['kept'] = bool(r['metric'] > ref['metric'] + min_delta)
-        return r
-    def skip(rung, note): rows.append(dict(rung=rung, settings='', kept=False, note='skipped: ' + note)); verdicts.append(f"{rung}: skipped, {note}")
-
-    cur = dict(start)
-    best = run('baseline', {}, cur, note='the starting point'); best['kept'] = True
-    i_best = 0
-    verdicts.append(f"baseline: training loss {best['train_loss']:.3f} (eval mode), validation loss {best['valid_loss']:.3f}, "
-                    f"gap {best['gap']:+.3f}; accuracy {best['train_metric']:.3f} on training, {best['metric']:.3f} on validation.")
-    curve = pd.DataFrame()
-    if 'data' in rungs:
-        # fewer images at the same epochs would also mean fewer updates: scale the epochs so that every point of the
-        # curve gets about as many optimizer steps as the full run, and the curve measures data, not training time
-        pts = [run('data', dict(frac=round(cur['frac']*f, 6), epochs=max(1, round(cur['epochs']/f))), cur,
-                   note='learning-curve point, as many steps as the full run (diagnostic, not a candidate)')
-               for f in sorted(fractions) if 0 < f < 1]
-        curve = pd.DataFrame([dict(frac=round(p.get('n_train')/best['n_train'], 4), **{k: p[k] for k in ('n_train', 'metric', 'train_metric', 'valid_loss', 'train_loss', 'gap')})
-                              for p in pts + [best]])
-        if len(curve) >= 2: verdicts.append(_curve_verdict(curve, per_doubling))
-
-    def adopt(r, change):
-        nonlocal best, i_best
-        cur.update(change); best = r; i_best = len(rows)-1 if rows[-1] is r else rows.index(r)
-    for rung in ('augment', 'crop'):
-        if rung not in rungs: continue
-        if rung == 'crop':
-            side = _median_side(items)
-            if side < 1.25*cur['size']:
-                skip('crop', f"the images ({side:.0f} px median side) are not larger than 1.25 x the model's {cur['size']} px: nothing to crop.")
-                continue
-        r = tried(rung, cand[rung], best)
-        if r['kept']: adopt(r, cand[rung])
-    ref,singles = best,{}
-    for rung in _SINGLE:
-        if rung not in rungs: continue
-        r = tried(rung, cand[rung], ref, note='alone, on top of what was kept before')
-        if r['kept']: singles[rung] = r
-    if 'mixup' in singles and 'cutmix' in singles:  # alternatives: both mix the batch
-        worse = min(('mixup', 'cutmix'), key=lambda k: singles[k]['metric'])
-        singles[worse]['note'] += '; not combined: MixUp and CutMix are alternatives, the better one stays'
-        del singles[worse]
-    if singles:
-        top = max(singles, key=lambda k: singles[k]['metric'])
-        if len(singles) >= 2 and 'combined' in rungs:
-            change = {k:v for s in singles for k,v in cand[s].items()}
-            r = tried('combined', change, singles[top], note=f"{' + '.join(singles)} together, against {top} alone")
-            if r['kept']: adopt(r, change)
-            else: adopt(singles[top], cand[top])
-        else: adopt(singles[top], cand[top])
-        for k,r in singles.items():
-            if rows[i_best] is not r and rows[i_best]['rung'] != 'combined':
-                why = 'the combination did not beat it' if 'combined' in rungs else "the 'combined' rung was not asked for"
-                r['note'] += f"; helped alone, but the recommendation keeps {top} only ({why})"
-    if 'smaller' in rungs:
-        sm = _SMALLER.get(cur['arch'])
-        if sm is None: skip('smaller', f"no smaller ResNet than {cur['arch']} is known here.")
-        elif cur['pretrained'] and sm == 'resnet10': skip('smaller', "resnet10 has no ImageNet weights, and resnet18 is the smallest pretrained ResNet.")
-        else:
-            r = tried('smaller', dict(arch=sm), best, note='last choice: fewer layers')
-            if r['kept']: adopt(r, dict(arch=sm))
-    table = pd.DataFrame(rows).reindex(columns=_COLS)
-    for r in rows[1:]:
-        if r.get('kept') is True:
-            verdicts.append(f"{r['rung']} ({r['settings']}): kept, accuracy {r['metric']:.3f} (baseline {rows[0]['metric']:.3f}), "
-                            f"gap {r['gap']:+.3f} (baseline {rows[0]['gap']:+.3f}).")
-    fin = rows[i_best]
-    verdicts.append(f"recommended: {_settings({k:v for k,v in cur.items() if v != start[k]}) or 'the baseline as it is'}; "
-                    f"accuracy {rows[0]['metric']:.3f} -> {fin['metric']:.3f}, train/valid gap {rows[0]['gap']:+.3f} -> {fin['gap']:+.3f} "
-                    f"(rule: keep a rung only if the validation metric improves; every run fit_one_cycle({start['epochs']}, {start['lr']}), seed {start['seed']}).")
-    return Ladder(table, curve, cur, start, verdicts, i_best)
+    climb = _Climb(items, start, cand, rungs, min_delta, run_dir, num_workers, progress)
+    climb.baseline()
+    if 'data' in rungs: climb.learning_curve(fractions, per_doubling)
+    climb.augment()
+    climb.combine(climb.singles())
+    if 'smaller' in rungs: climb.smaller()
+    return climb.result()
 
 # %% ../nbs/13_regularize.ipynb #d8ba8e7d
 def train_final(items:pd.DataFrame, # item table from `load_items`
@@ -372,7 +534,8 @@ def train_final(items:pd.DataFrame, # item table from `load_items`
     t = time.perf_counter()
     set_seed(c['seed'], reproducible=True)
     with learn.no_bar(): learn.fit_one_cycle(c['epochs'], c['lr'])
-    learn.epoch_values = [[float(v) for v in vs] for vs in learn.recorder.values]  # get_preds below resets the Recorder
+    # get_preds below resets the Recorder
+    learn.epoch_values = [[float(v) for v in vs] for vs in learn.recorder.values]
     m = measure_gap(learn); m.update(precision=learn.precision['mode'], seconds=time.perf_counter() - t)
     return learn, m
 
@@ -390,11 +553,13 @@ class EpochSweep:
         if ax is None: _,ax = plt.subplots(figsize=(6, 4))
         ax.plot(self.table.epochs, self.table.valid_loss, 'o-', label='valid loss at the end of a one-cycle run')
         ax.plot(self.table.epochs, self.table.train_loss, 's:', label='train loss (eval mode) at the end')
-        ax.plot(self.within.epoch, self.within.valid_loss, '--', color='gray', label=f"valid loss during the {self.table.epochs.max()}-epoch run")
+        ax.plot(self.within.epoch, self.within.valid_loss, '--', color='gray',
+                label=f"valid loss during the {self.table.epochs.max()}-epoch run")
         ax.set_xscale('log', base=2); ax.set_xlabel('epochs'); ax.set_ylabel('cross-entropy'); ax.legend(fontsize=8)
         ax.set_title('Epoch budget sweep')
         return ax
 
+# %% ../nbs/13_regularize.ipynb #d7b1f34b
 def _stop_epoch(v:list, patience:int=1)->int:
     "Epoch (1-based) an early-stopping rule on `v` would keep: the best before `patience` epochs without improvement."
     best,bi,wait = float('inf'),0,0
@@ -405,26 +570,33 @@ def _stop_epoch(v:list, patience:int=1)->int:
             if wait >= patience: break
     return bi + 1
 
+# %% ../nbs/13_regularize.ipynb #4004594e
+def _sweep_verdict(t:pd.DataFrame, vals:list, patience:int)->str:
+    "The best budget, and where early stopping would have stopped the longest run: wrongly, if the loss fell again."
+    b,s = t.loc[t.valid_loss.idxmin()],_stop_epoch(vals, patience)
+    verdict = (f"lowest validation loss at the end of a run: {b.valid_loss:.3f} with {int(b.epochs)} epochs; early "
+               f"stopping (patience {patience}) inside the {int(t.epochs.max())}-epoch run would stop at epoch {s} "
+               f"(validation loss {vals[s-1]:.3f}{', mid-schedule' if s < len(vals) else ''})")
+    rise = any(vals[i] > vals[i-1] for i in range(1, len(vals))) and min(vals[s:] or [np.inf]) < vals[s-1]
+    rule = "Rule: with one-cycle, pick the number of epochs; do not stop early."
+    if rise: return (verdict + ": the loss rose and then fell below that again, so stopping there would have been "
+                     "wrong (double descent, or a bump). " + rule)
+    return verdict + ". " + rule
+
+# %% ../nbs/13_regularize.ipynb #ac7ac11a
 def epoch_sweep(items:pd.DataFrame,        # item table from `load_items`
                 config:dict=None,          # a ladder configuration
                 budgets=(1, 2, 4, 8, 16),  # one-cycle epoch budgets, one run each
                 patience:int=1,            # of the early-stopping rule it is compared with
                 num_workers:int=None,
                )->EpochSweep:
-    "Train one run per epoch budget; report the end-of-run losses and where early stopping would have stopped the longest."
-    rows,within = [],None
+    "One run per epoch budget: the end-of-run losses, and where early stopping would have stopped the longest."
+    rows = []
     for b in sorted(budgets):
-        learn,m = fit_config(items, {**(config or {}), 'epochs': b}, num_workers=num_workers, validate=b == max(budgets))
+        learn,m = fit_config(items, {**(config or {}), 'epochs': b}, num_workers=num_workers,
+                             validate=b == max(budgets))
         rows.append(dict(epochs=b, **{k: m[k] for k in ('train_loss', 'valid_loss', 'metric', 'gap', 'seconds')}))
     vals = learn.valid_ce  # plain cross-entropy on the validation set after every epoch
-    within = pd.DataFrame(dict(epoch=range(1, len(vals)+1), valid_loss=vals))
     t = pd.DataFrame(rows)
-    b = t.loc[t.valid_loss.idxmin()]
-    s = _stop_epoch(vals, patience)
-    verdict = (f"lowest validation loss at the end of a run: {b.valid_loss:.3f} with {int(b.epochs)} epochs; early stopping "
-               f"(patience {patience}) inside the {int(t.epochs.max())}-epoch run would stop at epoch {s} (validation loss "
-               f"{vals[s-1]:.3f}{', mid-schedule' if s < len(vals) else ''})")
-    rise = any(vals[i] > vals[i-1] for i in range(1, len(vals))) and min(vals[s:] or [np.inf]) < vals[s-1]
-    verdict += (": the loss rose and then fell below that again, so stopping there would have been wrong (double descent, or a bump). "
-                if rise else ". ") + "Rule: with one-cycle, pick the number of epochs; do not stop early."
-    return EpochSweep(t, within, verdict)
+    within = pd.DataFrame(dict(epoch=range(1, len(vals)+1), valid_loss=vals))
+    return EpochSweep(t, within, _sweep_verdict(t, vals, patience))

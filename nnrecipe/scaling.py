@@ -12,6 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from fastai.vision.all import Learner, accuracy
 from fastai.vision.models.xresnet import XResNet, ResBlock
 from .data import dataloaders
+from .learner import recipe_learner
 
 # %% auto #0
 __all__ = ['Multipliers', 'compound_scale', 'Regularization', 'scaled_regularization', 'CompoundConfig', 'compound_config',
@@ -28,6 +29,7 @@ class Multipliers(NamedTuple):
         "How much the FLOPs should grow: depth · width² · resolution²."
         return self.depth * self.width**2 * self.resolution**2
 
+# %% ../nbs/12_scaling.ipynb #e57ad286
 def compound_scale(phi:float,         # compound coefficient: 0 is the base model, each +1 about doubles the FLOPs
                    alpha:float=1.2,   # depth base (Tan & Le's grid search)
                    beta:float=1.1,    # width base
@@ -35,7 +37,9 @@ def compound_scale(phi:float,         # compound coefficient: 0 is the base mode
                   )->Multipliers:     # (depth, width, resolution) = (α^φ, β^φ, γ^φ)
     "EfficientNet's compound scaling multipliers for coefficient `phi`."
     for name,v in (('alpha', alpha), ('beta', beta), ('gamma', gamma)):
-        if not v >= 1: raise ValueError(f"{name}={v} is below 1: compound scaling needs alpha, beta, gamma >= 1 (Tan & Le, eq. 3).")
+        if not v >= 1:
+            raise ValueError(f"{name}={v} is below 1: compound scaling needs alpha, beta, gamma >= 1 "
+                             "(Tan & Le, eq. 3).")
     return Multipliers(alpha**phi, beta**phi, gamma**phi)
 
 # %% ../nbs/12_scaling.ipynb #cf5027e2
@@ -50,7 +54,8 @@ def scaled_regularization(phi:float,        # compound coefficient
                           alpha:float=1.2,    # depth base of `compound_scale`
                          )->Regularization:
     "Suggested weight decay and dropout for a model scaled by `phi`: wd = base_wd·α^φ, p = min(0.5, base_p + 0.05·φ)."
-    return Regularization(wd=base_wd * compound_scale(phi, alpha=alpha).depth, p=round(min(0.5, max(0., base_p + 0.05*phi)), 4))
+    return Regularization(wd=base_wd * compound_scale(phi, alpha=alpha).depth,
+                          p=round(min(0.5, max(0., base_p + 0.05*phi)), 4))
 
 # %% ../nbs/12_scaling.ipynb #71add1b2
 @dataclass
@@ -71,7 +76,8 @@ class CompoundConfig:
              )->XResNet:
         "The XResNet of this configuration."
         if p is None: p = scaled_regularization(self.phi, alpha=self.alpha).p
-        return XResNet(ResBlock, self.expansion, list(self.layers), p=p, c_in=c_in, n_out=n_out, widen=self.widen, **kwargs)
+        return XResNet(ResBlock, self.expansion, list(self.layers), p=p, c_in=c_in, n_out=n_out, widen=self.widen,
+                       **kwargs)
 
 # %% ../nbs/12_scaling.ipynb #800f6d07
 def compound_config(phi:float,                  # compound coefficient
@@ -133,7 +139,8 @@ def scaling_table(phis=range(5),          # compound coefficients
                          gflops=measure_flops(model, cfg.size)/1e9, wd=reg.wd, dropout=reg.p))
     df = pd.DataFrame(rows)
     df['flops_growth'] = df.gflops/df.gflops.iloc[0]
-    df['formula_growth'] = [compound_scale(p, **{k:v for k,v in kwargs.items() if k != 'expansion'}).flops for p in df.phi]
+    bases = {k:v for k,v in kwargs.items() if k != 'expansion'}
+    df['formula_growth'] = [compound_scale(p, **bases).flops for p in df.phi]
     df['growth_vs_2^phi'] = df.flops_growth / 2.0**(df.phi - df.phi.iloc[0])
     return df
 
@@ -147,12 +154,13 @@ def scaled_learner(items:pd.DataFrame,     # item table from `load_items` (fname
                    seed:int=42,            # shuffling seed
                    dls_kwargs:dict=None,   # passed to `dataloaders`, e.g. batch_tfms
                    reg:Regularization=None,# weight decay and dropout; default `scaled_regularization(phi)`
-                   **kwargs,               # passed to `Learner`, e.g. cbs, opt_func
+                   **kwargs,               # passed to fastai's `Learner` (through `recipe_learner`), e.g. cbs, opt_func
                   )->Learner:
     "A fastai `Learner` with an XResNet scaled by `phi`, images at the matching size, and the suggested regularization."
     cfg = compound_config(phi, base_layers, base_size)
     reg = reg or scaled_regularization(phi)
     dls = dataloaders(items, size=cfg.size, bs=bs, seed=seed, **(dls_kwargs or {}))
-    learn = Learner(dls, cfg.model(dls.c, p=reg.p), wd=reg.wd, metrics=metrics, **kwargs)
+    # a model, not a name: `recipe_learner` wraps it in a plain fastai `Learner` on the DataLoaders' device
+    learn = recipe_learner(dls, cfg.model(dls.c, p=reg.p), wd=reg.wd, metrics=metrics, **kwargs)
     learn.scaling = dict(phi=phi, layers=cfg.layers, widen=cfg.widen, size=cfg.size, wd=reg.wd, p=reg.p)
     return learn

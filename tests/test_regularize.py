@@ -29,6 +29,8 @@ def test_ladder_narrows_the_gap_on_a_tenth_of_digits(tenth, one_thread):
     narrowed = kept[kept.gap < base.gap]
     assert len(narrowed), t[['rung', 'train_loss', 'valid_loss', 'gap', 'metric', 'kept']].to_string()
     assert (narrowed.metric > base.metric).all()
+    assert lad.narrowed.rung.tolist() == narrowed.rung.tolist()  # the package's reading, which the recipe step prints
+    assert any(v.startswith(f'kept {r}') and '(narrower)' in v for v in lad.gap_verdicts() for r in narrowed.rung)
     # the recommendation is the best kept run, and it is a plain dict the builder accepts
     assert lad.final['metric'] == t.metric[t.kept == True].max()
     json.dumps(lad.to_dict())
