@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from nnrecipe.data import cache_dir
-from nnrecipe.scan import scan, find_issues, near_duplicates, _pool
+from nnrecipe.scan import scan, _pool
+from nnrecipe.issues import find_issues, near_duplicates
 
 N, SIDE = 5000, 256
 

@@ -84,7 +84,8 @@ def _items_summary(df)->str: return f"{len(df)} items, {df.label.nunique()} clas
 def cases(root:Path)->list:
     "Every (input, public function) pair of the table."
     from nnrecipe.data import load_items, dataloaders, subset
-    from nnrecipe.scan import scan, find_issues
+    from nnrecipe.scan import scan
+    from nnrecipe.issues import find_issues
     from nnrecipe.ledger import apply, Ledger, materialize, undo, check_label
     from nnrecipe.label_issues import out_of_fold, label_issues
     from nnrecipe.review import candidates, review

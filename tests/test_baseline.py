@@ -1,4 +1,4 @@
-"The baseline step end to end (from the shared quick recipe run), its raw history read back from disk and from TensorBoard's own event reader, resnet34, and a user-like folder. (Bad DataLoaders are refused in nbs/03_task and nbs/10_baseline.)"
+"The baseline step end to end (from the shared quick recipe run), its raw history read back from disk and from TensorBoard's own event reader, resnet34, and a user-like folder. (Bad DataLoaders are refused in nbs/03_task and nbs/11_baseline.)"
 import json, math
 from pathlib import Path
 import numpy as np, pandas as pd, pytest

@@ -2,7 +2,8 @@
 import json
 import numpy as np, pandas as pd, pytest, torch
 from nnrecipe.data import digits, load_items, subset
-from nnrecipe.regularize import (regularize_ladder, regularized_learner, fit_config, default_config, RUNGS)
+from nnrecipe.ladder import regularize_ladder, RUNGS
+from nnrecipe.regularize import regularized_learner, fit_config, default_config
 from nnrecipe.batch import inspect_batch
 
 @pytest.fixture(scope='module')

@@ -3,7 +3,8 @@ import json, os, shutil, subprocess, sys, tempfile, textwrap
 from pathlib import Path
 import pytest
 from nnrecipe.data import digits, load_items, dataloaders
-from nnrecipe.scan import scan, find_issues, bad_images
+from nnrecipe.scan import scan, bad_images
+from nnrecipe.issues import find_issues
 from nnrecipe.ledger import Ledger, apply
 from nnrecipe.review import candidates, review
 from nnrecipe.label_issues import flip_labels, label_issues, _oof_cnn

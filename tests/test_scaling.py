@@ -1,4 +1,4 @@
-"Compound scaling end to end: a scaled XResNet built by `scaled_learner` trains on digits (the units are tested in nbs/12_scaling)."
+"Compound scaling end to end: a scaled XResNet built by `scaled_learner` trains on digits (the units are tested in nbs/13_scaling)."
 import pandas as pd, pytest, torch
 from nnrecipe.scaling import scaled_learner
 from nnrecipe.data import digits, load_items, subset
