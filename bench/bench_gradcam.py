@@ -1,4 +1,4 @@
-"""nnrecipe.interpret.gradcam vs pytorch-grad-cam's GradCAM, and vs the floor of the work: heatmaps per second.
+"""nnrecipe.gradcam.gradcam vs pytorch-grad-cam's GradCAM, and vs the floor of the work: heatmaps per second.
 
 resnet18 (fastai vision_learner, pretrained=False), one batch of 32 shapes images at 128 px, the maps of the
 predicted classes at layer4 (`model[0][7]`) for all three:
@@ -15,7 +15,7 @@ from torch import Tensor
 from pytorch_grad_cam import GradCAM
 from nnrecipe.learner import recipe_learner
 from nnrecipe.data import shapes, load_items, dataloaders
-from nnrecipe.interpret import gradcam
+from nnrecipe.gradcam import gradcam
 
 torch.manual_seed(0)
 dls = dataloaders(load_items(shapes(n=200, size=128)), size=128, bs=32)

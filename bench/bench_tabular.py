@@ -2,7 +2,7 @@
 
 The same DataLoaders (statsmodels' Fair survey, 5,093 training rows, bs 64), the same seed and model (fastai's tabular
 MLP, layers 200-100); ratio = seconds on 1 thread / seconds on torch's default threads, median of 3 alternating runs.
-The claim in nbs/17_tabular.ipynb: a model this small trains faster on one thread, because its matrix products are too
+The claim in nbs/18_tabular.ipynb: a model this small trains faster on one thread, because its matrix products are too
 small to share and keeping threads in step costs more than it saves. First measured on a shared 2-core machine under
 load (load average ~10): 1.5 s against 31 s. On an idle machine the two should be close; the goal, <= 1.1, says that
 one thread is never notably slower.

@@ -7,7 +7,7 @@ from torch import Tensor
 from fastai.vision.all import accuracy, CrossEntropyLossFlat, set_seed
 from nnrecipe.learner import recipe_learner
 from nnrecipe.data import shapes, digits, load_items, dataloaders
-from nnrecipe.interpret import gradcam, pointing_game, small_cnn, _find_layer
+from nnrecipe.gradcam import gradcam, pointing_game, small_cnn, _find_layer
 
 def _hooks(model):
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks) + len(m._backward_pre_hooks)

@@ -1,4 +1,4 @@
-"The tabular pipeline end to end on a CSV and on a regression target, and the results of recipe_nb/06_tabular_embeddings (the rules themselves are tested in nbs/17_tabular.ipynb)."
+"The tabular pipeline end to end on a CSV and on a regression target, and the results of recipe_nb/06_tabular_embeddings (the rules themselves are tested in nbs/18_tabular.ipynb)."
 import json
 import numpy as np, pandas as pd, pytest, torch
 from fastai.tabular.all import emb_sz_rule
