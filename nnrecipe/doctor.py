@@ -16,9 +16,10 @@ from .history import History, load_history, smooth_losses, reference_loss
 __all__ = ['TRAINING_VERDICTS', 'Finding', 'Diagnosis', 'findings_html', 'unsmooth_losses', 'step_histories', 'step_findings',
            'diagnose']
 
-# %% ../nbs/16_doctor.ipynb #32cbf2ba
+# %% ../nbs/16_doctor.ipynb #aedc9b18
 _SEVERITY = {'error': 0, 'warning': 1, 'info': 2, 'ok': 3}
 
+# %% ../nbs/16_doctor.ipynb #e69b2646
 @dataclass
 class Finding:
     "One thing the doctor saw: a verdict, the numbers it rests on, the recipe rule, and what to do next."
@@ -33,7 +34,7 @@ class Finding:
         return (f"[{self.severity.upper()}] {self.verdict}{f' ({self.where})' if self.where else ''}: {self.message}\n"
                 f"    rule: {self.rule}\n    next: {self.todo}")
 
-# %% ../nbs/16_doctor.ipynb #233e28f9
+# %% ../nbs/16_doctor.ipynb #0039160d
 class Diagnosis:
     "The doctor's findings, worst first; `verdict` is the training verdict."
     def __init__(self, findings:list): self.findings = sorted(findings, key=lambda f: _SEVERITY.get(f.severity, 9))
@@ -52,6 +53,7 @@ class Diagnosis:
         return '\n'.join(str(f) for f in self.findings) or 'No finding: no training history and no results to read.'
     def _repr_html_(self): return findings_html(self.findings)
 
+# %% ../nbs/16_doctor.ipynb #3cfb49b7
 TRAINING_VERDICTS = ('diverging', 'cannot_overfit', 'overfitting', 'underfitting', 'healthy')
 
 # %% ../nbs/16_doctor.ipynb #6e26488b
@@ -66,7 +68,7 @@ def findings_html(findings)->str:
     return ("<table class='findings'><tr><th>severity</th><th>verdict</th><th>what was seen</th><th>recipe rule</th>"
             f"<th>what to do next</th></tr>{rows}</table>")
 
-# %% ../nbs/16_doctor.ipynb #b0a9d034
+# %% ../nbs/16_doctor.ipynb #22ffaf37
 def _final_train(h:History)->float:
     "The mean raw training loss of the last (complete) epoch, else of the last tenth of the steps."
     e = h.epochs
@@ -74,6 +76,7 @@ def _final_train(h:History)->float:
     l = h.steps.loss.values
     return float(np.mean(l[-max(1, len(l)//10):]))
 
+# %% ../nbs/16_doctor.ipynb #64a148ca
 def _f(x, d=3)->float|None:
     "A number rounded for the findings (NaN and inf kept as they are)."
     return None if x is None else round(float(x), d) if np.isfinite(x) else float(x)
@@ -100,11 +103,12 @@ def _curve(h:History)->SimpleNamespace:
                         gap=_f(c.v[-1]-c.t[-1]))
     return c
 
-# %% ../nbs/16_doctor.ipynb #b39714b4
+# %% ../nbs/16_doctor.ipynb #da12cc5f
 _LOWER = ("Lower the learning rate (by 10x, or take lr_find's suggestion), and check the inputs for NaN/inf; "
           "keep gradient clipping in mind for recurrent models.")
 _RULE_DIV = "A loss that blows up means the step size is too large: lower the learning rate."
 
+# %% ../nbs/16_doctor.ipynb #d82aa024
 def _nan_loss(c)->Finding|None:
     "Diverging: a NaN or infinite training loss."
     bad = np.flatnonzero(~np.isfinite(c.loss))
@@ -192,9 +196,10 @@ def _healthy(c)->Finding:
                    "Next step of the recipe: overfit a subset (3), then reduce overfitting (4), then interpret (5).",
                    c.nums_v)
 
-# %% ../nbs/16_doctor.ipynb #0ba3496c
+# %% ../nbs/16_doctor.ipynb #30270798
 _RULES = (_nan_loss, _loss_went_up, _cannot_overfit, _overfitting, _valid_at_chance, _still_learning, _healthy)
 
+# %% ../nbs/16_doctor.ipynb #0fc2ee21
 def _training_verdict(h:History, where:str='')->Finding|None:
     "The one training verdict for a raw history: the first of `_RULES` that applies."
     if not len(h.steps): return None
@@ -203,13 +208,14 @@ def _training_verdict(h:History, where:str='')->Finding|None:
         f = rule(c)
         if f is not None: f.where = where; return f
 
-# %% ../nbs/16_doctor.ipynb #9d02c681
+# %% ../nbs/16_doctor.ipynb #7b7ef630
 _ES_RULE = ("No EarlyStoppingCallback under one-cycle: the schedule anneals over the epochs you asked for, a run "
             "stopped early ends mid-schedule, never annealed, and double descent means the validation loss may fall "
             "again.")
 _ES_TODO = ("Pick the number of epochs in advance; keep the best epoch with SaveModelCallback(monitor='valid_loss') if "
             "you want it, or use early stopping only with a flat schedule (fit_flat_cos, constant lr).")
 
+# %% ../nbs/16_doctor.ipynb #62de96cc
 def _es_finding(r, where:str='')->Finding|None:
     "One fit (a row of `History.fits`) that had early stopping under a warm-up schedule."
     es = str(r.early_stopping).lower()
@@ -227,14 +233,16 @@ def _es_finding(r, where:str='')->Finding|None:
                    dict(fit=int(r.fit), n_epoch=n, epochs_done=done, lr_start=_f(lr0, 8), lr_max=_f(lrm, 8),
                         lr_end=_f(lre, 8)), where)
 
+# %% ../nbs/16_doctor.ipynb #952e380b
 def _early_stopping(h:History, where:str='')->list:
     "EarlyStoppingCallback in a fit whose schedule warms up and anneals (one-cycle)."
     if not len(h.fits) or 'early_stopping' not in h.fits: return []
     return [f for f in (_es_finding(r, where) for r in h.fits.itertuples()) if f is not None]
 
-# %% ../nbs/16_doctor.ipynb #137bee95
+# %% ../nbs/16_doctor.ipynb #c5e9fe32
 _SMOOTH_RULE = "Turn off smoothing, it lies: "
 
+# %% ../nbs/16_doctor.ipynb #3ca01111
 def _smoothing(h:History, where:str='')->list:
     "fastai's smoothed train_loss column more than 20% away from the raw mean of an epoch."
     e = h.epochs
@@ -252,6 +260,7 @@ def _smoothing(h:History, where:str='')->list:
                     "Compare train and validation losses on the raw values; the doctor's verdicts use them.",
                     dict(epoch=ep, smoothed=_f(sm[i]), raw=_f(raw[i]), rel_diff=_f(rel[i])), where)]
 
+# %% ../nbs/16_doctor.ipynb #02dcef5d
 def _smoothed_only(beta:float, where:str='')->list:
     "A learner that recorded only fastai's smoothed loss (its raw history rebuilt from the Recorder)."
     return [Finding('smoothed_loss', 'warning', f"this learner recorded only fastai's smoothed loss (Recorder, EMA "
@@ -262,9 +271,10 @@ def _smoothed_only(beta:float, where:str='')->list:
                     "Add nnrecipe.history.RawHistoryCallback to the learner (raw loss per step in CSV and "
                     "TensorBoard), and read TensorBoard with its smoothing slider at 0.", dict(beta=beta), where)]
 
-# %% ../nbs/16_doctor.ipynb #39761e52
+# %% ../nbs/16_doctor.ipynb #bf03eb95
 _DATA_ORDER = ['leakage', 'conflicting_labels', 'unreadable', 'duplicate', 'imbalance', 'empty_class', 'tiny']
 
+# %% ../nbs/16_doctor.ipynb #c3d570e3
 def _unreviewed(issues:dict, n_dec:int, where:str='')->list:
     "Serious data issues (`_DATA_ORDER`) while the review ledger holds no decision."
     serious = {k: int(v) for k,v in issues.items() if k in _DATA_ORDER and int(v)}
@@ -305,7 +315,7 @@ def unsmooth_losses(smoothed, beta:float=0.98)->np.ndarray:
     v = s*(1-beta**np.arange(1, len(s)+1))
     return (v - beta*np.concatenate([[0.], v[:-1]]))/(1-beta)
 
-# %% ../nbs/16_doctor.ipynb #f63db9ba
+# %% ../nbs/16_doctor.ipynb #ad459f6a
 def _recorder_epochs(rec, loss:np.ndarray, epoch:np.ndarray)->pd.DataFrame:
     "One row per epoch of a Recorder: its metrics, its smoothed train_loss, and the mean of the raw losses."
     ends, rows = list(rec.iters), []
@@ -317,6 +327,7 @@ def _recorder_epochs(rec, loss:np.ndarray, epoch:np.ndarray)->pd.DataFrame:
         rows.append(r)
     return pd.DataFrame(rows)
 
+# %% ../nbs/16_doctor.ipynb #3b6ddc64
 def _learner_history(learn)->tuple[History, bool]:
     "The learner's raw history (RawHistoryCallback) or one rebuilt from its Recorder; and whether it was rebuilt."
     cb = next((c for c in learn.cbs if type(c).__name__ == 'RawHistoryCallback'), None)
@@ -362,12 +373,13 @@ def _batch_check(learn, where:str='')->list:
                     "Open the images (step 1), check the transforms and normalization; blank, black or saturated files "
                     "cannot be learned.", dict(n_constant=n_const, bs=len(std)), where)]
 
-# %% ../nbs/16_doctor.ipynb #e65d968c
+# %% ../nbs/16_doctor.ipynb #5efc3d92
 def _history_findings(h:History, where:str='', smoothing:bool=True)->list:
     "The training verdict, early stopping under one-cycle and the smoothing gap of one raw history."
     v = _training_verdict(h, where)
     return ([v] if v else []) + _early_stopping(h, where) + (_smoothing(h, where) if smoothing else [])
 
+# %% ../nbs/16_doctor.ipynb #8dea0218
 def _learner_findings(learn, check_batch:bool=True)->list:
     "A learner's findings: from its raw history, or from one rebuilt from its Recorder."
     h, rebuilt = _learner_history(learn)
@@ -377,13 +389,14 @@ def _learner_findings(learn, check_batch:bool=True)->list:
         out += _smoothed_only(learn.recorder.smooth_loss.beta)
     return out + (_batch_check(learn) if check_batch else [])
 
-# %% ../nbs/16_doctor.ipynb #97e9843d
+# %% ../nbs/16_doctor.ipynb #8b931680
 def step_histories(run:Path, stem:str)->list:
     "The history folders a runner step wrote: `steps.csv` below the run's folders named like the step."
     pre = stem[:3] if re.match(r'^\d\d_', stem) else stem  # `06_*/` for `06_tabular_embeddings`
     dirs = sorted(d for d in Path(run).iterdir() if d.is_dir() and d.name.startswith(pre))
     return [f.parent for d in dirs for f in sorted(d.glob('**/steps.csv'))]
 
+# %% ../nbs/16_doctor.ipynb #1da2eced
 def _in_step(f:Finding, stem:str)->Finding:
     "A verdict read in its step's light: in the overfit-a-subset step, overfitting is the goal."
     if 'overfit_a_subset' in stem and f.verdict == 'overfitting':
@@ -393,7 +406,7 @@ def _in_step(f:Finding, stem:str)->Finding:
         f.todo = "The model fits the subset: go on to step 4 (reduce overfitting) on the full training set."
     return f
 
-# %% ../nbs/16_doctor.ipynb #842136a5
+# %% ../nbs/16_doctor.ipynb #04c49a00
 def step_findings(run:Path, stem:str)->list:
     "Findings of one runner step: its histories and its results JSON."
     out = []
@@ -410,6 +423,7 @@ def step_findings(run:Path, stem:str)->list:
         except ValueError: pass  # a results file cut short: the step is re-run
     return out
 
+# %% ../nbs/16_doctor.ipynb #7fb3dfdc
 def _folder_findings(p:Path)->list:
     "A RawHistoryCallback folder, a runner's run folder (run.json), or any folder with histories below it."
     if (p/'steps.csv').exists(): return _history_findings(load_history(p))

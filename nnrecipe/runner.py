@@ -66,9 +66,10 @@ def _done_before(out:Path, params:dict)->dict:
     return {s['notebook']: s for s in prev.get('steps', [])
             if s.get('status') in ('done', 'kept') and (out/s['notebook']).exists()}
 
-# %% ../nbs/18_runner.ipynb #26eaa13e
+# %% ../nbs/18_runner.ipynb #5f95f5a0
 def _b64_png(data:bytes)->str: return '<img src="data:image/png;base64,' + base64.b64encode(data).decode() + '">'
 
+# %% ../nbs/18_runner.ipynb #a9b4096a
 def _nb_title(nb_path:Path)->str:
     "A notebook's first H1, else its name."
     try:
@@ -78,6 +79,7 @@ def _nb_title(nb_path:Path)->str:
     except (OSError, ValueError, KeyError): pass
     return Path(nb_path).stem
 
+# %% ../nbs/18_runner.ipynb #2a076d55
 def _printed(nb_path:Path, limit:int=6000)->str:
     "What an executed notebook printed (stdout), and its error if any."
     try: cells = json.loads(Path(nb_path).read_text())['cells']
@@ -91,19 +93,21 @@ def _printed(nb_path:Path, limit:int=6000)->str:
     if len(text) <= limit: return text
     return text[:limit] + f'\n... ({len(text)-limit} more characters in the executed notebook)'
 
-# %% ../nbs/18_runner.ipynb #7ffafd7f
+# %% ../nbs/18_runner.ipynb #e11f4734
 def _esc(v)->str:
     if isinstance(v, float): v = f'{v:.4g}'
     return html.escape(str(v) if len(str(v)) <= 400 else str(v)[:400] + ' ...')
 
+# %% ../nbs/18_runner.ipynb #8c8b5f49
 def _is_scalar(v)->bool: return v is None or isinstance(v, (str, int, float, bool))
 
+# %% ../nbs/18_runner.ipynb #db54f7ef
 def _kv_html(d:dict)->str:
     "A dict of scalars as a two-column table."
     rows = ''.join(f'<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>' for k,v in d.items())
     return f'<table class="kv">{rows}</table>'
 
-# %% ../nbs/18_runner.ipynb #8eb14ebb
+# %% ../nbs/18_runner.ipynb #88cd92cb
 def _value_html(v)->str:
     "One non-scalar value of a results JSON: records and rows as tables, a list of scalars as text, else the JSON."
     fmt = lambda x: f'{x:.4g}'
@@ -118,13 +122,14 @@ def _value_html(v)->str:
     if isinstance(v, list) and all(_is_scalar(o) for o in v): return f'<p>{_esc(", ".join(map(str, v)))}</p>'
     return f'<pre>{_esc(json.dumps(v, indent=1, default=str)[:3000])}</pre>'
 
+# %% ../nbs/18_runner.ipynb #3e49906c
 def _results_html(res:dict)->str:
     "A step's results JSON as tables: scalars in one, each list of records or dict of rows in its own."
     sc = {k:v for k,v in res.items() if _is_scalar(v)}
     return '\n'.join(([_kv_html(sc)] if sc else []) +
                      [f'<h4>{_esc(k)}</h4>{_value_html(v)}' for k,v in res.items() if k not in sc])
 
-# %% ../nbs/18_runner.ipynb #839ec641
+# %% ../nbs/18_runner.ipynb #23bc00d3
 def _history_pngs(run:Path, stem:str)->list:
     "The raw loss of every training history a step recorded, drawn (PNG bytes)."
     from matplotlib.figure import Figure
@@ -138,6 +143,7 @@ def _history_pngs(run:Path, stem:str)->list:
         except Exception: continue  # a history cut short mid-write is drawn on the next report
     return out
 
+# %% ../nbs/18_runner.ipynb #252f0a21
 def _plots_html(run:Path, stem:str, used:set)->str:
     "A step's plots, embedded: the PNGs it saved (added to `used`) and the raw loss of each of its histories."
     pngs = sorted(run.glob(f'{stem[:3]}*.png')) + sorted(run.glob(f'{stem[:3]}*/**/*.png'))
@@ -147,7 +153,7 @@ def _plots_html(run:Path, stem:str, used:set)->str:
     imgs += [_b64_png(b) for b in _history_pngs(run, stem)]
     return '<h3>Plots</h3>' + ''.join(imgs) if imgs else ''
 
-# %% ../nbs/18_runner.ipynb #6c6995af
+# %% ../nbs/18_runner.ipynb #3ce7d6ee
 def _step_html(run:Path, s:dict, findings:list, used:set)->str:
     "One step's section of the report: status, error, findings, results, what it printed, plots."
     stem, st = Path(s['notebook']).stem, _esc(s.get('status'))
@@ -164,6 +170,7 @@ def _step_html(run:Path, s:dict, findings:list, used:set)->str:
         sec.append(f"<details><summary>What the step printed</summary><pre>{html.escape(printed)}</pre></details>")
     return ''.join(sec) + _plots_html(run, stem, used) + '</section>'
 
+# %% ../nbs/18_runner.ipynb #b542aa56
 def _steps_html(steps:list, findings:dict)->str:
     "The table of steps: each linked to its section, with its status, seconds, training verdict and findings."
     rows = ''.join(f"<tr><td><a href='#{_esc(Path(s['notebook']).stem)}'>{_esc(s['notebook'])}</a></td>"
@@ -173,7 +180,7 @@ def _steps_html(steps:list, findings:dict)->str:
     return ("<h2>Steps</h2><table><tr><th>step</th><th>status</th><th>seconds</th><th>training verdict</th>"
             f"<th>findings</th></tr>{rows}</table>")
 
-# %% ../nbs/18_runner.ipynb #f7e60e70
+# %% ../nbs/18_runner.ipynb #c4958306
 _CSS = '''body{font-family:system-ui,sans-serif;max-width:1100px;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
 td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}
@@ -182,6 +189,7 @@ pre{background:#f8f8f8;padding:.5rem;overflow-x:auto;font-size:.8rem}
 .done,.kept{color:#1e8449}.failed,.diverged,.interrupted,.running{color:#c0392b;font-weight:bold}
 section{border-top:2px solid #ddd;margin-top:2rem}.note{color:#666;font-size:.85rem}'''
 
+# %% ../nbs/18_runner.ipynb #f30c209f
 def _write_text(path:Path, text:str)->Path:
     "Write `text` to `path` atomically (temporary file, then rename): a reader never sees half a report."
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
@@ -213,7 +221,7 @@ def write_report(run_dir,        # a run folder written by `run_recipe` (holds r
             f"<body>{''.join(body)}</body></html>")
     return _write_text(Path(path) if path else run/'report.html', page)
 
-# %% ../nbs/18_runner.ipynb #531d066e
+# %% ../nbs/18_runner.ipynb #2ff33fbb
 def _die_with_parent():
     "In the child: receive SIGTERM when the runner dies, even by SIGKILL (Linux prctl PR_SET_PDEATHSIG)."
     try:
@@ -221,6 +229,7 @@ def _die_with_parent():
         ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))
     except Exception: pass  # not Linux: an interrupted runner still stops its step (below)
 
+# %% ../nbs/18_runner.ipynb #c4f8fe1a
 def _stop_child(proc, grace:float=2.):
     "Stop a step's process: SIGTERM, then SIGKILL."
     # its kernel exits by itself when it sees its parent gone (ipykernel's parent poller)
@@ -230,7 +239,7 @@ def _stop_child(proc, grace:float=2.):
     try: proc.wait(timeout=grace)
     except subprocess.TimeoutExpired: proc.kill(); proc.wait()
 
-# %% ../nbs/18_runner.ipynb #eaa23b7b
+# %% ../nbs/18_runner.ipynb #4ca682ed
 def _execute(nb:Path, dest:Path, params:dict, cwd:Path)->tuple:
     "Execute notebook `nb` into `dest` with papermill in a child process: (return code, the end of its stderr)."
     import subprocess, tempfile
@@ -245,6 +254,7 @@ def _execute(nb:Path, dest:Path, params:dict, cwd:Path)->tuple:
         except BaseException: _stop_child(proc); raise  # KeyboardInterrupt, SystemExit: the step stops with the runner
     return proc.returncode, (err or '')[-3000:]
 
+# %% ../nbs/18_runner.ipynb #a748f899
 def _failure(dest:Path, rc:int, err:str)->tuple:
     "Where a failed step stopped, the exception's name and its message: from the executed notebook, else from stderr."
     where, ename, evalue = _failed_cell(dest) if dest.exists() else ('an unknown cell', '', '')
@@ -253,11 +263,12 @@ def _failure(dest:Path, rc:int, err:str)->tuple:
     last = [l for l in err.strip().splitlines() if l.strip()]
     return 'no cell (the kernel or papermill stopped)', 'ProcessError', (last[-1] if last else f'exit code {rc}')
 
-# %% ../nbs/18_runner.ipynb #b27b654c
+# %% ../nbs/18_runner.ipynb #c3121457
 def _diverged(findings:list)->Finding|None:
     "A finding of a non-finite training loss."
     return next((f for f in findings if f.verdict == 'diverging' and 'nan_step' in f.numbers), None)
 
+# %% ../nbs/18_runner.ipynb #bdf7b28d
 class _RunLog:
     "The run's `run.json`: its parameters and one row per step, written again after every change."
     def __init__(self, out:Path, params:dict, report:bool):
@@ -328,15 +339,17 @@ def _select_steps(steps:str=None)->list[Path]:
     if not sel: raise CliError(f"--steps {steps} matches none of {', '.join(o.stem for o in nbs)}.")
     return sel
 
-# %% ../nbs/18_runner.ipynb #6a680943
+# %% ../nbs/18_runner.ipynb #41ef9731
 def _demo_quick(quick:bool, full:bool)->bool:
     "The demo's device policy: quick when asked, full when asked, else quick unless a GPU is present."
     if quick or full: return quick
     import torch
     return not torch.cuda.is_available()
 
+# %% ../nbs/18_runner.ipynb #03db19de
 def _term_as_interrupt(*_): raise KeyboardInterrupt  # `kill PID`, like Ctrl-C: the step stops, the run resumes
 
+# %% ../nbs/18_runner.ipynb #b960f249
 def _on_sigterm_interrupt():
     "SIGTERM from now on raises KeyboardInterrupt in the runner: the step stops, the run stays resumable."
     import signal
@@ -397,9 +410,10 @@ def run(data:str,                                          # folder of class fol
     _run_command(out, data, quick, fresh, steps, arch=arch, size=size, bs=bs, lr=lr, epochs=epochs,
                  pretrained=pretrained)
 
-# %% ../nbs/18_runner.ipynb #8293ac8b
+# %% ../nbs/18_runner.ipynb #c63de22f
 COMMANDS = dict(demo=demo, run=run)
 
+# %% ../nbs/18_runner.ipynb #74609a48
 def _usage(name:str|None):
     "The commands, to stdout for --help (exit 0), else to stderr with the error (exit 2), as argparse does."
     cmds = '\n'.join(f"  {k:<10}{(f.__doc__ or '').splitlines()[0]}" for k,f in COMMANDS.items())
@@ -410,6 +424,7 @@ def _usage(name:str|None):
     sys.stderr.write(f"{msg}\nnnrecipe: error: {err}\n")
     sys.exit(2)
 
+# %% ../nbs/18_runner.ipynb #af14e54f
 def main(argv:list=None):
     "The `nnrecipe` command: `nnrecipe COMMAND [options]`, COMMAND one of `COMMANDS`."
     argv = sys.argv[1:] if argv is None else list(argv)
