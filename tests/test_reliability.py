@@ -125,7 +125,7 @@ _UNPICKLES = re.compile(r'\b(pickle|cPickle|dill|cloudpickle|joblib|marshal|shel
                         r'\btorch\.load\b|\bload_learner\b|\bread_pickle\b|\byaml\.load\b|\bos\.system\b|shell\s*=\s*True|'
                         r'\.(eval|query)\(')
 
-@pytest.mark.parametrize('mod', ['data', 'review', 'inspect', 'baseline'])
+@pytest.mark.parametrize('mod', ['data', 'scan', 'ledger', 'label_issues', 'review', 'batch', 'baseline'])
 def test_no_code_from_user_files(mod):
     "The modules that read CSVs and ledgers never run strings as code and never unpickle."
     path = REPO/'nnrecipe'/f'{mod}.py'
