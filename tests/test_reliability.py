@@ -1,7 +1,7 @@
 """Reliability: bad input gives a result or an error a person can act on; nothing decided is lost; nothing is let in.
 
 Figures (cases tried, faults injected and survived, decisions lost) are printed at the end of the run
-(`pytest -s` not needed: they are printed outside the capture) and shown in nbs/19_when_things_go_wrong.ipynb.
+(`pytest -s` not needed: they are printed outside the capture) and shown in nbs/22_when_things_go_wrong.ipynb.
 """
 import ast, os, re, shutil, signal, sys
 from pathlib import Path
@@ -125,7 +125,7 @@ _UNPICKLES = re.compile(r'\b(pickle|cPickle|dill|cloudpickle|joblib|marshal|shel
                         r'\btorch\.load\b|\bload_learner\b|\bread_pickle\b|\byaml\.load\b|\bos\.system\b|shell\s*=\s*True|'
                         r'\.(eval|query)\(')
 
-@pytest.mark.parametrize('mod', ['data', 'scan', 'ledger', 'label_issues', 'review', 'batch', 'baseline'])
+@pytest.mark.parametrize('mod', ['data', 'scan', 'issues', 'ledger', 'label_issues', 'review', 'batch', 'baseline'])
 def test_no_code_from_user_files(mod):
     "The modules that read CSVs and ledgers never run strings as code and never unpickle."
     path = REPO/'nnrecipe'/f'{mod}.py'
