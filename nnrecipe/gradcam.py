@@ -17,7 +17,7 @@ from fastai.vision.all import (ClassificationInterpretation, ConvLayer, DataLoad
                                flatten_check, L)
 
 # %% auto #0
-__all__ = ['MIN_SIDE', 'small_cnn', 'Heatmaps', 'gradcam', 'show_gradcam', 'pointing_game', 'pointing_findings']
+__all__ = ['MIN_SIDE', 'small_cnn', 'Heatmaps', 'gradcam', 'draw_heatmap', 'show_gradcam', 'pointing_game', 'pointing_findings']
 
 # %% ../nbs/16_gradcam.ipynb #6833c8c6
 def small_cnn(n_out:int,                  # number of classes
@@ -297,7 +297,7 @@ def __getitem__(self:Heatmaps, idx):
                     self.layer, self.note, pick(self.labels), pick(self.items), pick(self.losses))
 
 # %% ../nbs/16_gradcam.ipynb #b0589cb7
-def _draw(ax, hm:Heatmaps, i:int, alpha:float=0.5, cmap:str='jet'):
+def draw_heatmap(ax, hm:Heatmaps, i:int, alpha:float=0.5, cmap:str='jet'):
     "Image `i` with its heatmap over it, titled true / predicted probability [loss] [map: class]."
     ax.imshow(hm.images[i].permute(1,2,0).numpy())
     ax.imshow(hm.maps[i].numpy(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
@@ -325,7 +325,7 @@ def show_gradcam(hm:Heatmaps,          # from `gradcam`
     nrows,ncols = -(-n // ncols), min(ncols, n)
     fig,axs = plt.subplots(nrows, ncols, figsize=(size*ncols, size*nrows + 0.4), squeeze=False, layout='constrained')
     for ax in axs.flat: ax.axis('off')
-    for i,ax in zip(range(n), axs.flat): _draw(ax, hm, i, alpha, cmap)
+    for i,ax in zip(range(n), axs.flat): draw_heatmap(ax, hm, i, alpha, cmap)
     if title is None:
         title = f"Grad-CAM on {hm.layer}" + (" (true / predicted, probability)" if hm.labels is not None else "")
     fig.suptitle(title, fontsize=10)

@@ -15,7 +15,7 @@ from torch import Tensor
 from fastcore.basics import patch
 from fastai.vision.all import (ClassificationInterpretation, ConvLayer, DataLoader, Flatten, Learner, TensorImage,
                                flatten_check, L)
-from .gradcam import Heatmaps, gradcam, show_gradcam, _draw
+from .gradcam import Heatmaps, gradcam, show_gradcam, draw_heatmap
 
 # %% auto #0
 __all__ = ['InterpretResult', 'interpret']
@@ -35,7 +35,7 @@ def _grid(rows:list, ncols:int, size:float=2.5, alpha:float=0.5, cmap:str='jet',
     fig,axs = plt.subplots(nrows, ncols, figsize=(size*ncols, size*nrows + 0.4), squeeze=False, layout='constrained')
     for ax in axs.flat: ax.axis('off')
     for r,(name,hm) in enumerate(rows):
-        for i in range(min(ncols, len(hm))): _draw(axs[r, i], hm, i, alpha, cmap)
+        for i in range(min(ncols, len(hm))): draw_heatmap(axs[r, i], hm, i, alpha, cmap)
         if name: axs[r, 0].text(-0.08, 0.5, name, transform=axs[r, 0].transAxes, rotation=90, ha='right', va='center',
                                 fontsize=9)
     fig.suptitle(title, fontsize=10)

@@ -15,7 +15,7 @@ from .data import cache_dir, load_items
 from .scan import scan
 
 # %% auto #0
-__all__ = ['near_duplicates', 'DataIssues', 'find_issues']
+__all__ = ['near_duplicates', 'thumbnail', 'DataIssues', 'find_issues']
 
 # %% ../nbs/06_issues.ipynb #01386bcc
 _EXT_FORMATS = {'.jpg':'JPEG', '.jpeg':'JPEG', '.png':'PNG', '.gif':'GIF', '.bmp':'BMP', '.tif':'TIFF',
@@ -199,7 +199,7 @@ def _summary(flagged:pd.DataFrame)->pd.DataFrame:
     return summary.reset_index(drop=True)
 
 # %% ../nbs/06_issues.ipynb #2bb363d7
-def _thumb(fname, size:int=96):
+def thumbnail(fname, size:int=96):
     "A small RGB copy of an image for display, or None when it cannot be read."
     try:
         with warnings.catch_warnings():
@@ -245,7 +245,7 @@ def show(self:DataIssues, n:int=4, size:float=1.3):
         for ax,r in zip(row, [*rs.itertuples(), *[None]*n]):
             ax.set_xticks([]); ax.set_yticks([])
             if r is None: ax.axis('off'); continue
-            im = _thumb(r.fname)
+            im = thumbnail(r.fname)
             if im is None: ax.text(0.5, 0.5, r.reason[:60], ha='center', va='center', fontsize=6, wrap=True)
             else: ax.imshow(im, cmap='gray')
             ax.set_title(f"{_short(r.fname)[-22:]}\n{r.label}", fontsize=7)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np, pandas as pd
 from PIL import Image
 from fastcore.basics import patch
-from .issues import _thumb
+from .issues import thumbnail
 
 # %% auto #0
 __all__ = ['flip_labels', 'out_of_fold', 'LabelIssues', 'label_issues', 'top_losses']
@@ -169,7 +169,7 @@ def show(self:LabelIssues, n:int=12, ncols:int=6, size:float=1.4):
     for ax,r in zip(axs.flat, [*rs.itertuples(), *[None]*(nrows*ncols)]):
         ax.axis('off')
         if r is None: continue
-        im = _thumb(r.fname)
+        im = thumbnail(r.fname)
         if im is not None: ax.imshow(im)
         ax.set_title(f"#{r.rank} label {r.label}\npred {r.pred} ({r.p_pred:.0%})", fontsize=7)
     fig.tight_layout()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 from fastcore.basics import patch
-from .issues import DataIssues, _thumb
+from .issues import DataIssues, thumbnail
 from .ledger import Ledger
 
 # %% auto #0
@@ -42,7 +42,7 @@ _LABELS = {'keep': 'keep', 'exclude': 'exclude', 'unsure': "can't tell"}
 
 def _png(fname, size:int)->bytes:
     "Thumbnail bytes for a tile; a grey square for a file that cannot be read."
-    im = _thumb(fname, size) or Image.new('RGB', (size, size), (200, 200, 200))
+    im = thumbnail(fname, size) or Image.new('RGB', (size, size), (200, 200, 200))
     buf = io.BytesIO(); im.save(buf, 'PNG'); return buf.getvalue()
 
 # %% ../nbs/09_review.ipynb #ef4484fa
