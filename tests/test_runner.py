@@ -5,7 +5,8 @@ nothing loads a pickle from outside the run folder or executes strings."""
 import ast, json, os, re, signal, subprocess, sys, time
 from pathlib import Path
 import nbformat, pytest
-from nnrecipe.runner import run_recipe, StepFailed, write_report, main
+from nnrecipe.runner import run_recipe, StepFailed, main
+from nnrecipe.report import write_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
