@@ -146,8 +146,8 @@ def _batches(learn, n:int=3)->list:
     return [(tuple(b[:n_inp]), tuple(b[n_inp:])) for b in itertools.islice(learn.dls.train, n)]
 
 # %% ../nbs/11_baseline.ipynb #db815907
-def _train_steps(learn, batches, n_steps, lr, zero=False)->list[float]:
-    "Train `n_steps` with Adam at a constant `lr`, cycling over `batches`; the loss of each step."
+def _train_steps(learn, batches, n_steps, lr, zero=False, until=None)->list[float]:
+    "Train `n_steps` with Adam at a constant `lr`, cycling over `batches` (stopping once `until(losses)`); the losses."
     opt = learn.opt_func(learn.splitter(learn.model), lr=lr)
     learn.model.train(); losses = []
     for xb,yb in itertools.islice(itertools.cycle(batches), n_steps):
@@ -155,15 +155,23 @@ def _train_steps(learn, batches, n_steps, lr, zero=False)->list[float]:
         loss = learn.loss_func(learn.model(*xb), *yb)
         loss.backward(); opt.step(); opt.zero_grad()
         losses.append(loss.item())
+        if until is not None and until(losses): break
     return losses
 
 # %% ../nbs/11_baseline.ipynb #6dc733f0
 @contextmanager
 def _restored(learn):
-    "Run a check on the learner's model, then put its weights back and clear its gradients."
-    state = copy.deepcopy(learn.model.state_dict())
+    "Run a check on the learner's model, then put its weights and mode back and clear its gradients."
+    state,mode = copy.deepcopy(learn.model.state_dict()),learn.model.training
     try: yield
-    finally: learn.model.load_state_dict(state); learn.model.zero_grad(set_to_none=True)
+    finally: learn.model.load_state_dict(state); learn.model.train(mode); learn.model.zero_grad(set_to_none=True)
+
+# %% ../nbs/11_baseline.ipynb #2da5ebba
+def _param_groups(learn)->list[list]:
+    "The learner's parameter groups: its optimizer's, else its splitter's (a flat list of tensors is one group)."
+    if getattr(learn, 'opt', None) is not None: return [list(g) for g in learn.opt.param_lists]
+    gs = list(learn.splitter(learn.model))
+    return [gs] if gs and isinstance(gs[0], torch.Tensor) else [list(g) for g in gs]
 
 # %% ../nbs/11_baseline.ipynb #1472af69
 def _check_loss_at_init(learn, batches, info:TaskInfo, tol:float=0.1)->dict:
@@ -179,12 +187,38 @@ def _check_loss_at_init(learn, batches, info:TaskInfo, tol:float=0.1)->dict:
                      "init_head(learn). Far below: the labels may leak into the inputs, or the loss is not the one "
                      "you think."))
 
+# %% ../nbs/11_baseline.ipynb #cce0af0d
+def _mean_probs(learn, batches, info:TaskInfo)->np.ndarray:
+    "Mean predicted probability of each class over `batches` at init, in training mode (what the first step sees)."
+    act = getattr(learn.loss_func, 'activation', None) or (
+        torch.sigmoid if info.task=='multi_label' else (lambda o: o.softmax(-1)))
+    with _restored(learn):
+        learn.model.train()
+        with torch.no_grad(): ps = [act(learn.model(*xb).float()) for xb,_ in batches]
+    return torch.cat([torch.as_tensor(p).as_subclass(torch.Tensor) for p in ps]).mean(0).cpu().numpy()
+
+# %% ../nbs/11_baseline.ipynb #a72fed14
+def _check_calibration(learn, batches, info:TaskInfo, factor:float=2.)->dict:
+    "Calibration at init: each class's mean predicted probability within `factor` of its prior."
+    row = dict(check='calibration at init', expected=f"within {factor:g}x of the class prior",
+               rule="neural_net_checklist: calibrated at init",
+               fix="The first predictions favour some classes: call init_head(learn) (small last-layer weights, a "
+                   "log-prior bias for imbalanced classes), or look for a bias or an offset in the last layer.")
+    prior = None if info.task=='segmentation' else info.prior
+    if prior is None: return dict(row, passed=True, measured='not applicable (no class prior)')
+    p,keep = _mean_probs(learn, batches, info),prior > 0
+    ratio = p[keep]/prior[keep]; w = int(np.argmax(np.abs(np.log(np.maximum(ratio, 1e-12)))))
+    c = np.asarray(info.vocab, dtype=object)[keep][w]
+    return dict(row, passed=bool(((ratio >= 1/factor) & (ratio <= factor)).all()),
+                measured=f"mean predicted probability {p.min():.3f}-{p.max():.3f} vs prior {prior.min():.3f}-"
+                         f"{prior.max():.3f}; furthest: class {c!r}, {p[keep][w]:.3f} vs {prior[keep][w]:.3f}")
+
 # %% ../nbs/11_baseline.ipynb #caa0766b
 def _grad_report(learn)->tuple[list,list]:
     "Names of trainable tensors without a gradient, and the gradient norm of each parameter group."
     names = {id(p):n for n,p in learn.model.named_parameters()}
     dead,norms = [],[]
-    for i,g in enumerate(learn.splitter(learn.model)):
+    for i,g in enumerate(_param_groups(learn)):
         ps = [p for p in g if p.requires_grad]
         if not ps: continue
         dead += [names.get(id(p), '?') for p in ps if p.grad is None or not p.grad.abs().sum() > 0]
@@ -206,40 +240,96 @@ def _check_gradients(learn, batches)->dict:
                 fix="Tensors without gradient are detached from the loss (an unused branch, a .detach() or a frozen "
                     "path): fix the model.")
 
+# %% ../nbs/11_baseline.ipynb #ef98766a
+def _first_float(xb)->int|None:
+    "Index of the first floating-point input (the one a batch-independence check can perturb and differentiate)."
+    return next((i for i,x in enumerate(xb) if torch.is_floating_point(x)), None)
+
+def _output(model, xb, k, x):
+    "The model's output (its first, if a tuple) with input `k` replaced by `x`."
+    o = model(*xb[:k], x, *xb[k+1:])
+    return (o[0] if isinstance(o, (tuple, list)) else o).as_subclass(torch.Tensor)
+
+# %% ../nbs/11_baseline.ipynb #8ddd0f9e
+def _batch_dependence(model, xb, i:int=0)->dict:
+    "Forward: how far sample `i`'s change moves each output; backward: the input gradient of sample `i`'s output."
+    k = _first_float(xb)
+    x = xb[k].as_subclass(torch.Tensor)
+    x2 = x.clone(); x2[i] = torch.randn_like(x[i])*x.std() + x.mean()  # another image in place of sample i
+    with torch.no_grad(): d = (_output(model, xb, k, x2) - _output(model, xb, k, x)).abs().flatten(1).amax(1)
+    xg = x.clone().requires_grad_(True)
+    g, = torch.autograd.grad(_output(model, xb, k, xg)[i].sum(), xg, allow_unused=True)
+    g = (torch.zeros_like(x) if g is None else g).flatten(1).norm(dim=1)
+    others = torch.arange(len(x), device=x.device) != i
+    return dict(fwd_own=d[i].item(), fwd_other=d[others].max().item(),
+                bwd_own=g[i].item(), bwd_other=g[others].max().item())
+
+# %% ../nbs/11_baseline.ipynb #661c7f94
+def _independent(own:float, other:float, rtol:float=1e-4)->bool:
+    "The other samples moved by nothing beyond rounding, relative to the changed sample."
+    return other <= max(rtol*own, 1e-7)
+
+def _check_batch_independence(learn, batches, rtol:float=1e-4)->dict:
+    "Batch independence, forward and backward, in eval mode (BatchNorm on its running statistics, not the batch's)."
+    row = dict(check='batch independence', expected=f"other samples move < {rtol:g} x the changed one",
+               rule="neural_net_checklist: forward and backward batch independence",
+               fix="The model mixes the samples of a batch (a view, reshape, sum or mean over dim 0, or a norm over "
+                   "the batch in eval mode): every prediction leaks into its neighbours. Find the op that crosses "
+                   "dim 0 and keep the batch dimension apart.")
+    xb = batches[0][0]
+    if _first_float(xb) is None or len(xb[0]) < 2:
+        return dict(row, passed=True, measured='not applicable (no floating-point input, or a batch of one)')
+    with _restored(learn):
+        learn.model.eval(); m = _batch_dependence(learn.model, xb)
+    ok = _independent(m['fwd_own'], m['fwd_other'], rtol) and _independent(m['bwd_own'], m['bwd_other'], rtol)
+    return dict(row, passed=ok,
+                measured=f"forward: changing sample 0 moves the others' outputs by {m['fwd_other']:.2e} "
+                f"(its own by {m['fwd_own']:.2e}); backward: sample 0's output sends {m['bwd_other']:.2e} of gradient "
+                f"to the others' inputs ({m['bwd_own']:.2e} to its own)")
+
 # %% ../nbs/11_baseline.ipynb #e1a5c822
 def _check_input_independent(learn, batches, n_steps:int=8, lr:float=1e-3)->dict:
-    "Input-independent baseline: a few steps on zeroed inputs must end worse than on the real ones."
-    k = max(1, n_steps//4)
-    with _restored(learn): real = _train_steps(learn, batches, n_steps, lr)
-    with _restored(learn): zero = _train_steps(learn, batches, n_steps, lr, zero=True)
-    r,z = float(np.mean(real[-k:])),float(np.mean(zero[-k:]))
-    return dict(check='input-independent baseline', passed=r < 0.9*z,
-                measured=f"real inputs {r:.3f}, zeroed inputs {z:.3f} (mean loss of the last {k} of {n_steps} steps)",
+    "Input-independent baseline: some steps on zeroed inputs must end worse than on the real ones."
+    tried = []
+    for n,r in ((n_steps, lr), (n_steps, 10*lr), (4*n_steps, 10*lr)):  # a model slow to move gets more, then longer
+        k = max(1, n//4)
+        with _restored(learn): real = float(np.mean(_train_steps(learn, batches, n, r)[-k:]))
+        with _restored(learn): zero = float(np.mean(_train_steps(learn, batches, n, r, zero=True)[-k:]))
+        tried.append(f"{n} steps at lr {r:.0e}: real inputs {real:.3f}, zeroed inputs {zero:.3f}")
+        if real < 0.9*zero: break
+    return dict(check='input-independent baseline', passed=real < 0.9*zero,
+                measured='; '.join(tried) + " (mean loss of the last quarter of the steps)",
                 expected='real < 0.9 x zeroed', rule="input-independent baseline: zeroed inputs should do worse",
                 fix="The model learns as much without its inputs: look at the batch it receives (are the images blank, "
-                    "identical, or not normalised?) and at the labels.")
+                    "identical, or not normalised?), at the labels, and at whether the model's output reads its input.")
 
 # %% ../nbs/11_baseline.ipynb #9ffefb4c
-def _check_one_batch(learn, batches, n_steps:int=8, lr:float=1e-3)->dict:
-    "Overfit one batch: the loss on the first batch must halve in a few steps."
-    with _restored(learn): one = _train_steps(learn, batches[:1], n_steps, lr)
-    return dict(check='one batch: loss falls', passed=one[-1] < 0.5*one[0],
-                measured=f"{one[0]:.3f} -> {one[-1]:.3f} in {n_steps} steps", expected='last < 0.5 x first',
+def _check_one_batch(learn, batches, n_steps:int=8, lr:float=1e-3, max_steps:int|None=None)->dict:
+    "Overfit one batch: train on it until its loss halves, up to `max_steps` (8 x `n_steps`), at lr then 10 x lr."
+    cap,tried = max_steps or 8*n_steps,[]
+    halved = lambda ls: len(ls) > 1 and ls[-1] < 0.5*ls[0]
+    for r in (lr, 10*lr):  # stop at the first rate that halves it: the report says what it took
+        with _restored(learn): one = _train_steps(learn, batches[:1], cap, r, until=halved)
+        tried.append(f"{one[0]:.3f} -> {one[-1]:.3f} in {len(one)} steps at lr {r:.0e}")
+        if halved(one): break
+    return dict(check='one batch: loss falls', passed=halved(one), measured='; '.join(tried),
+                expected=f'loss halves within {cap} steps (lr {lr:.0e} or {10*lr:.0e})',
                 rule="overfit one batch", fix="The model cannot even fit one batch: check the loss function, "
                     "the learning rate (lr_find), and that labels match their images.")
 
 # %% ../nbs/11_baseline.ipynb #e1e0e91d
-def sanity_checks(learn:Learner,     # a fresh learner, e.g. from `baseline_learner`
-                  n_steps:int=8,     # training steps of the input-independent and one-batch checks
+def sanity_checks(learn:Learner,     # a fresh learner: `baseline_learner`, `recipe_learner`, any fastai Learner
+                  n_steps:int=8,     # steps of the input-independent check; the one-batch check stops by 8 x this
                   n_batches:int=3,   # distinct training batches used
-                  lr:float=1e-3,     # constant Adam learning rate of those steps
+                  lr:float=1e-3,     # constant Adam learning rate of those steps (then 10 x lr, if it fails)
                   tol:float=0.1,     # relative tolerance of the loss-at-init check
                  )->SanityChecks:
-    "Karpathy's checks before training: loss at init, gradients everywhere, input-independent baseline, one batch."
+    "Karpathy's checks before training, as neural_net_checklist has them: init, gradients, batch, input, one batch."
     info = getattr(learn, 'task_info', None) or check_dls(learn.dls)
     batches,was_training = _batches(learn, n_batches),learn.model.training
     try:
-        rows = [_check_loss_at_init(learn, batches, info, tol), _check_gradients(learn, batches),
+        rows = [_check_loss_at_init(learn, batches, info, tol), _check_calibration(learn, batches, info),
+                _check_gradients(learn, batches), _check_batch_independence(learn, batches),
                 _check_input_independent(learn, batches, n_steps, lr), _check_one_batch(learn, batches, n_steps, lr)]
     finally: learn.model.train(was_training)
     return SanityChecks(rows)

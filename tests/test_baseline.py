@@ -19,8 +19,8 @@ def test_recipe_step(recipe_run, baseline):
     r = baseline
     assert (r['task'], r['n_classes'], r['metrics'], r['augmentations']) == ('single_label', 10, ['accuracy', 'error_rate'], [])
     checks = {c['check']: c for c in r['sanity']}
-    assert set(checks) == {'loss at init', 'input-independent baseline', 'gradients reach every parameter group',
-                           'one batch: loss falls'}
+    assert set(checks) == {'loss at init', 'calibration at init', 'gradients reach every parameter group',
+                           'batch independence', 'input-independent baseline', 'one batch: loss falls'}
     assert r['sanity_passed'] and all(c['passed'] for c in checks.values())
     assert abs(checks['loss at init']['measured'] - math.log(10)) < 0.1*math.log(10)
     assert r['lr'] == r['lr_find'][r['suggestion']] and 1e-6 < r['lr'] < 1
