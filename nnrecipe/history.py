@@ -190,13 +190,6 @@ def _write_fits(self:RawHistoryCallback):
 def _fits_df(self:RawHistoryCallback):
     return pd.DataFrame([{k:v for k,v in f.items() if not k.startswith('_')} for f in self.fits])
 
-# %% ../nbs/02_history.ipynb #37943e91
-@patch(as_prop=True)
-def history(self:RawHistoryCallback)->History:
-    "What was recorded so far, as a `History`."
-    steps = pd.DataFrame(self.steps, columns=_STEP_COLS)
-    return History(steps, pd.DataFrame(self.epochs), self._fits_df(), self.run_dir)
-
 # %% ../nbs/02_history.ipynb #5863179d
 class History:
     "Raw per-step and per-epoch history of a run: `steps`, `epochs` and `fits` DataFrames."
@@ -211,6 +204,13 @@ class History:
     def __repr__(self):
         return (f"History({len(self.steps)} steps, {len(self.epochs)} epochs, {len(self.fits)} fits"
                 f"{', ' + str(self.run_dir) if self.run_dir else ''})")
+
+# %% ../nbs/02_history.ipynb #37943e91
+@patch(as_prop=True)
+def history(self:RawHistoryCallback)->History:
+    "What was recorded so far, as a `History`."
+    steps = pd.DataFrame(self.steps, columns=_STEP_COLS)
+    return History(steps, pd.DataFrame(self.epochs), self._fits_df(), self.run_dir)
 
 # %% ../nbs/02_history.ipynb #3b8b7657
 def _read_csv(f:Path)->pd.DataFrame:
