@@ -7,10 +7,11 @@ from __future__ import annotations
 import hashlib, json, os, re, time
 from pathlib import Path
 import torch
+from fastcore.basics import patch
 from fastai.learner import load_learner
 
 # %% auto #0
-__all__ = ['default_device', 'device_note', 'jsonable', 'save_results', 'load_results', 'save_model', 'load_model']
+__all__ = ['default_device', 'device_note', 'jsonable', 'save_results', 'load_results', 'Checkpoints', 'save_model', 'load_model']
 
 # %% ../nbs/00_core.ipynb #a500114d
 def default_device()->torch.device:
@@ -54,6 +55,41 @@ def load_results(path)->dict:
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"No results at {path}: run the step that writes it first.")
     return json.loads(path.read_text())
+
+# %% ../nbs/00_core.ipynb #bb618063
+class Checkpoints:
+    "Finished units of a long step, one JSON line each in `folder/NAME.jsonl`: a step run again skips them."
+    def __init__(self, folder, name:str='rungs'):
+        self.path = Path(folder)/f'{name}.jsonl'
+        self.done,self.resumed = self._read(),[]
+    def _read(self)->dict:
+        if not self.path.exists(): return {}
+        out = {}
+        for line in self.path.read_text().splitlines():
+            try: d = json.loads(line)
+            except json.JSONDecodeError: continue  # the line a kill cut short: that unit runs again
+            out[d['key']] = d['row']
+        return out
+
+# %% ../nbs/00_core.ipynb #5906abb0
+def _key(key)->str: return key if isinstance(key, str) else json.dumps(jsonable(key), sort_keys=True)
+
+@patch
+def get(self:Checkpoints, key)->dict|None:
+    "The row saved for `key` (a string, or any JSON-able value such as a rung's config), else None."
+    row = self.done.get(_key(key))
+    if row is not None: self.resumed.append(_key(key))
+    return row
+
+@patch
+def put(self:Checkpoints, key, row:dict)->dict:
+    "Save `row` as the result of `key`, flushed to disk before returning."
+    self.path.parent.mkdir(parents=True, exist_ok=True)
+    k, row = _key(key), jsonable(row)
+    with open(self.path, 'a') as f:
+        f.write(json.dumps(dict(key=k, row=row)) + '\n'); f.flush(); os.fsync(f.fileno())
+    self.done[k] = row
+    return row
 
 # %% ../nbs/00_core.ipynb #8d82f818
 def _model_path(out_dir, name:str)->Path:
