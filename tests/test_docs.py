@@ -64,6 +64,13 @@ def _resolve(page, href):
     if u.scheme or u.netloc: return None
     return (page.parent/unquote(u.path)).resolve() if u.path else page.resolve(), u.fragment
 
+def test_every_notebook_ran_as_nbdev_test_runs_it(site):
+    "`make test`'s notebook tests: the build executed every nbs/ notebook (tst_flags cells skipped, as nbdev-test) cleanly."
+    _, log = site
+    ran = {m.group(1): m.group(2) for m in re.finditer(r'^  (\S+)\.ipynb: [\d.]+ s(.*)$', log, re.M)}
+    assert sorted(ran) == BUILT, f'notebooks not executed: {sorted(set(BUILT) - set(ran))}'
+    assert not any(ran.values()), {n: v for n, v in ran.items() if v}
+
 def test_pages_exist_with_their_titles(site):
     site, log = site
     for n, page in _pages(site).items():
