@@ -12,7 +12,8 @@ from fastai.vision.all import (DataBlock, CategoryBlock, ColReader, ColSplitter,
                                get_image_files, image_extensions, TransformBlock, IntToFloatTensor, PILImage)
 
 # %% auto #0
-__all__ = ['SHAPES', 'cache_dir', 'digits', 'draw_shape', 'shapes', 'load_items', 'dataloaders', 'subset']
+__all__ = ['SHAPES', 'WHITE', 'cache_dir', 'digits', 'draw_shape', 'shapes', 'load_items', 'ImageTooLarge', 'has_alpha', 'bg_rgb',
+           'open_image', 'image_size', 'dataloaders', 'subset']
 
 # %% ../nbs/01_data.ipynb #1b4386e0
 def cache_dir()->Path:
@@ -291,13 +292,109 @@ def load_items(source,                  # folder of class folders, CSV of fname,
     df.attrs.setdefault('empty_classes', [])   # only a folder can have them
     return df.reset_index(drop=True)
 
+# %% ../nbs/01_data.ipynb #6dbabf27
+import re
+from functools import partial
+from PIL import ImageColor, ImageOps
+
+# %% ../nbs/01_data.ipynb #098563af
+WHITE = (255, 255, 255)
+_WIDE_MODES = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I', 'F')  # 16/32-bit grey: scale, do not clip, to 8 bits
+
+class ImageTooLarge(ValueError): "An image over PIL's decompression-bomb limit: reported, never decoded."
+
+# %% ../nbs/01_data.ipynb #7dd995fc
+def _too_large(fn, e:Exception)->ImageTooLarge:
+    "The error for `fn`, which PIL refused with `e`: its size, the limit, and what to do."
+    m = re.search(r'\((\d+) pixels\)', str(e))
+    n = f"{int(m.group(1))/1e6:.0f} Mpixel" if m else "too many pixels"
+    lim = 2*(Image.MAX_IMAGE_PIXELS or 0)/1e6
+    return ImageTooLarge(f"{fn} is {n}, over PIL's limit of {lim:.0f} Mpixel (its guard against decompression bombs), "
+                         f"so it is not decoded. Downscale a copy (e.g. `magick in.png -resize 25% out.png`) or leave "
+                         f"it out: items = nnrecipe.ledger.apply(items, scan=nnrecipe.scan.scan(items)). If you trust "
+                         f"the file and have the memory, raise PIL.Image.MAX_IMAGE_PIXELS.")
+
+# %% ../nbs/01_data.ipynb #984c4051
+def _to8(im:Image.Image)->Image.Image:
+    "A 16/32-bit grey image as 8-bit 'L', scaled (16-bit white is 65535, not 255) rather than clipped."
+    a = np.asarray(im, dtype=np.float32)
+    a = a/257 if im.mode.startswith('I;16') or a.max() > 255 else a
+    return Image.fromarray(a.clip(0, 255).round().astype(np.uint8), 'L')
+
+def has_alpha(im:Image.Image)->bool:
+    "Has `im` transparency: an alpha band, or a transparent colour (palette, grey or RGB PNGs)?"
+    return im.mode in ('RGBA', 'LA', 'PA', 'La', 'RGBa') or 'transparency' in im.info
+
+# %% ../nbs/01_data.ipynb #ae9403ab
+def _reduced(im:Image.Image, max_side:int=None, mode:str='RGB')->Image.Image:
+    "`im` loaded; at reduced size where `max_side` allows (JPEG draft, else a whole-factor reduce), each side >= 2x it."
+    if max_side and im.format == 'JPEG':  # the codec skips the detail: 1/2 to 1/8 of the work and memory
+        im.draft('L' if mode == 'L' and im.mode == 'RGB' else None, (2*max_side, 2*max_side))
+    im.load()
+    k = min(im.size)//(2*max_side) if max_side else 1
+    if k < 2: return im
+    if im.mode in _WIDE_MODES: im = _to8(im)
+    if has_alpha(im) and im.mode not in ('LA', 'RGBA'): im = im.convert('RGBA')  # average colours, not palette indices
+    elif im.mode not in ('L', 'LA', 'RGB', 'RGBA'): im = im.convert('L' if im.mode == '1' else 'RGB')
+    return im.reduce(k)
+
+# %% ../nbs/01_data.ipynb #478fcd33
+def _flat(im:Image.Image, bg=WHITE, mode:str='RGB')->Image.Image:
+    "`im` in `mode` ('RGB' or 'L'), its transparent parts composited onto the colour `bg`."
+    if im.mode in _WIDE_MODES: im = _to8(im)
+    if has_alpha(im):
+        im = im.convert('RGBA')
+        out = Image.new('RGB', im.size, bg); out.paste(im, mask=im.getchannel('A'))
+        im = out
+    return im if im.mode == mode else im.convert(mode)
+
+# %% ../nbs/01_data.ipynb #fba64673
+def _upright(im:Image.Image, bg, max_side:int, mode:str)->Image.Image:
+    "An opened image decoded as a person sees it: reduced, turned upright, opaque."
+    im = _reduced(im, max_side, mode)
+    ImageOps.exif_transpose(im, in_place=True)
+    return _flat(im, bg, mode)
+
+def bg_rgb(bg)->tuple:
+    "`bg` as an (r,g,b) tuple; a colour name or '#rrggbb' is looked up."
+    try: return tuple(ImageColor.getrgb(bg))[:3] if isinstance(bg, str) else tuple(int(v) for v in bg)[:3]
+    except (ValueError, TypeError):
+        raise ValueError(f"bg={bg!r} is not a colour: pass (r, g, b) with values 0-255, or a name such as 'white'.")
+
+# %% ../nbs/01_data.ipynb #d10412c3
+def open_image(fn,                # a path or file object; or an opened, not yet loaded, PIL image
+               bg=WHITE,          # colour under transparent pixels: (r, g, b), or a name PIL knows ('white', '#808080')
+               max_side:int=None, # side the caller resizes to: bigger images decode at reduced size, >= twice it
+               mode:str='RGB',    # 'RGB', or 'L' for grey
+              )->Image.Image:     # upright, opaque, 8-bit
+    "An image as a person sees it: EXIF orientation applied, transparency composited onto `bg`, in RGB (or grey)."
+    bg = bg_rgb(bg)
+    with warnings.catch_warnings():  # between PIL's warning and error limits: decoded, once, without a warning
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+        if isinstance(fn, Image.Image): return _upright(fn, bg, max_side, mode)
+        try:
+            im = Image.open(fn)
+            out = _upright(im, bg, max_side, mode)
+        except Image.DecompressionBombError as e: raise _too_large(fn, e) from None
+        except (OSError, SyntaxError, ValueError, EOFError) as e:
+            raise ValueError(f"{fn} cannot be read as an image ({type(e).__name__}: {e}). Leave unreadable files out: "
+                             f"items = nnrecipe.ledger.apply(items, scan=nnrecipe.scan.scan(items)).") from None
+    if out is not im: im.close()  # `out` holds its own pixels: do not keep the file open
+    return out
+
+# %% ../nbs/01_data.ipynb #6b74e944
+def image_size(fn)->tuple:
+    "(width, height) of an image as a person sees it (after its EXIF orientation), from its header only."
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+        with Image.open(fn) as im:
+            (w, h), o = im.size, (im.getexif().get(0x0112, 1) if 'exif' in im.info else 1)
+    return (h, w) if o in (5, 6, 7, 8) else (w, h)
+
 # %% ../nbs/01_data.ipynb #11f6f637
-def _open_image(fn)->PILImage:
-    "`PILImage.create(fn)`, failing with the file's path and what to do rather than PIL's traceback."
-    try: return PILImage.create(fn)
-    except Exception as e:
-        raise ValueError(f"{fn} cannot be read as an image ({type(e).__name__}: {e}). Leave unreadable files out: "
-                         f"items = nnrecipe.ledger.apply(items, scan=nnrecipe.scan.scan(items)).") from None
+def _open_image(fn, bg=WHITE, max_side:int=None)->PILImage:
+    "`open_image` as fastai's `PILImage`; fails with the file's path and what to do rather than PIL's traceback."
+    return PILImage.create(open_image(fn, bg, max_side))
 
 # %% ../nbs/01_data.ipynb #438f5012
 def _check_items(items:pd.DataFrame):
@@ -324,11 +421,14 @@ def dataloaders(items:pd.DataFrame,  # from `load_items` (fname, label, is_valid
                 batch_tfms=None,     # e.g. `aug_transforms()`; none by default
                 num_workers:int=None,# decoding processes; default 0 on a CPU (training needs the cores), 8 on a GPU
                 seed:int=42,         # shuffling seed
+                bg=WHITE,            # colour under transparent pixels (see `open_image`)
                 **kwargs,            # to `DataBlock.dataloaders`, e.g. device; a training split under `bs` is one batch
                ):
     "fastai DataLoaders for `items`, with no augmentation unless asked for."
     _check_items(items)
-    dblock = DataBlock(blocks=(TransformBlock(type_tfms=_open_image, batch_tfms=IntToFloatTensor), CategoryBlock),
+    max_side = (max(size) if isinstance(size, (tuple, list)) else size) if item_tfms is None else None  # crops need all
+    opener = partial(_open_image, bg=bg_rgb(bg), max_side=max_side)
+    dblock = DataBlock(blocks=(TransformBlock(type_tfms=opener, batch_tfms=IntToFloatTensor), CategoryBlock),
                        get_x=ColReader('fname'), get_y=ColReader('label'),
                        splitter=ColSplitter('is_valid'),
                        item_tfms=item_tfms if item_tfms is not None else Resize(size, method=ResizeMethod.Squish),

@@ -358,6 +358,9 @@ def _hit(b, W:int, H:int, x:float, y:float, t:float)->tuple:
     hit = bool(b.x0 - t <= x < b.x1 + t and b.y0 - t <= y < b.y1 + t)
     return hit, (min(W, b.x1 + t) - max(0, b.x0 - t)) * (min(H, b.y1 + t) - max(0, b.y0 - t)) / (W*H)
 
+# %% ../nbs/16_gradcam.ipynb #ac0d2c0e
+from .data import image_size
+
 # %% ../nbs/16_gradcam.ipynb #3ae56a76
 def pointing_game(hm:Heatmaps,          # from `gradcam`, on images with file names
                   boxes,                # a shapes folder, its boxes.csv, or a DataFrame of fname,x0,y0,x1,y1
@@ -371,7 +374,7 @@ def pointing_game(hm:Heatmaps,          # from `gradcam`, on images with file na
     if absent: raise ValueError(f"{len(absent)} of {len(hm)} images have no box, e.g. {absent[0]}.")
     (h,w),t,res = hm.maps.shape[-2:], float(tolerance), []
     for f,(px,py) in zip(hm.items, hm.peaks()):
-        W,H = Image.open(f).size  # boxes are in the file's pixels; the map is at the model's input size
+        W,H = image_size(f)  # boxes are in the image's pixels as seen (EXIF applied); the map is at the input size
         x,y = (px + 0.5)*W/w, (py + 0.5)*H/h  # the centre of the peak's pixel, in the file's pixels
         res.append(_hit(bx.loc[str(Path(f).absolute())], W, H, x, y, t))
     hit,rnd = np.array([o for o,_ in res]), np.array([r for _,r in res])

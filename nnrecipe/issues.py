@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image, UnidentifiedImageError
 from fastcore.basics import patch
-from .data import cache_dir, load_items
+from .data import WHITE, cache_dir, load_items, open_image
 from .scan import scan
 
 # %% auto #0
@@ -84,16 +84,20 @@ _ISSUES = {  # name: (severity, what it means, what to do)
                                    "check they are not thumbnails or icons"),
     'aspect':          ('info',    "extreme aspect ratio: a squish resize distorts it, a crop cuts it",
                                    "crop or pad deliberately"),
+    'huge':            ('info',    "over PIL's decompression-bomb warning (89 Mpixel): seconds and gigabytes each "
+                                   "time it is decoded", "downscale a copy if the model does not need every pixel"),
     'dark':            ('info',    "very dark", "check it is not an exposure or decoding error"),
     'bright':          ('info',    "very bright", "check it is not over-exposed or blank"),
     'blank':           ('warning', "(nearly) one flat colour: nothing to learn from",
                                    "exclude unless blank is a class"),
     'blurry':          ('info',    "far less sharp than the rest of the dataset",
                                    "look: can you still tell the label?"),
-    'mode':            ('info',    "an unusual pixel format; loading converts it to RGB (alpha is dropped, 16 bits "
-                                   "become 8)", "check that conversion keeps what matters"),
-    'rotated':         ('warning', "an EXIF orientation tag: viewers rotate it, fastai's loader does not",
-                                   "rotate the pixels (PIL.ImageOps.exif_transpose) in a copy of the data"),
+    'mode':            ('info',    "an unusual pixel format; loading converts it to 8-bit RGB (16 bits scaled, "
+                                   "transparency composited onto the stated background)",
+                                   "check that conversion keeps what matters"),
+    'rotated':         ('info',    "an EXIF orientation tag: nnrecipe's loader turns it upright, as viewers do; tools "
+                                   "that ignore EXIF (fastai's PILImage.create) see it turned",
+                                   "nothing inside nnrecipe; for other tools, rotate the pixels in a copy"),
     'extension':       ('info',    "the file extension names another format than its bytes", "rename it"),
 }
 _SEVERITY = {'error': 0, 'warning': 1, 'info': 2}
@@ -138,6 +142,13 @@ def _size_rows(ok:pd.DataFrame, min_side:int, max_aspect:float)->list:
     px = lambda i: f"{int(ok.width[i])}x{int(ok.height[i])} px"
     return ([(i, 'tiny', f"{px(i)} (< {min_side})", -1) for i in ok.index[side < min_side]] +
             [(i, 'aspect', f"{px(i)} ({ratio[i]:.1f}:1)", -1) for i in ok.index[ratio > max_aspect]])
+
+# %% ../nbs/06_issues.ipynb #1067f1d7
+def _huge_rows(ok:pd.DataFrame)->list:
+    "Images between PIL's decompression-bomb warning and error limits: decoded, but at a cost worth knowing."
+    mp = ok.width*ok.height
+    return [(i, 'huge', f"{int(ok.width[i])}x{int(ok.height[i])} px = {mp[i]/1e6:.0f} Mpixel", -1)
+            for i in ok.index[mp > (Image.MAX_IMAGE_PIXELS or np.inf)]]
 
 # %% ../nbs/06_issues.ipynb #aee28d95
 def _pixel_rows(ok:pd.DataFrame, dark:float, bright:float, blank:float, blurry:float)->list:
@@ -199,16 +210,12 @@ def _summary(flagged:pd.DataFrame)->pd.DataFrame:
     return summary.reset_index(drop=True)
 
 # %% ../nbs/06_issues.ipynb #2bb363d7
-def thumbnail(fname, size:int=96):
-    "A small RGB copy of an image for display, or None when it cannot be read."
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            with Image.open(fname) as im:   # closed also when decoding fails
-                im.draft('RGB', (size, size)); im = im.convert('RGB')
-            im.thumbnail((size, size))
-            return im
+def thumbnail(fname, size:int=96, bg=WHITE):
+    "A small RGB copy of an image for display, as `open_image` sees it; None when it cannot be read."
+    try: im = open_image(fname, bg, max_side=size)
     except Exception: return None
+    im.thumbnail((size, size))
+    return im
 
 # %% ../nbs/06_issues.ipynb #fce81585
 @dataclass
@@ -225,10 +232,17 @@ class DataIssues:
 
     def counts(self)->dict: return dict(zip(self.summary.issue, self.summary['count']))
 
+    @property
+    def background(self)->str:
+        "The colour transparent pixels were seen on, and how many images have transparency."
+        bg = tuple(self.scan.attrs.get('bg', WHITE)); n = int(self.scan.get('alpha', pd.Series(dtype=bool)).sum())
+        name = {WHITE: 'white ', (0, 0, 0): 'black '}.get(bg, '')
+        return f"transparency composited onto {name}{bg}: {n} of {len(self.scan)} images have transparency"
+
     def __repr__(self):
-        if not len(self.summary): return f"DataIssues: no issue found in {len(self.scan)} files"
+        if not len(self.summary): return f"DataIssues: no issue found in {len(self.scan)} files ({self.background})"
         lines = [f"{r.severity:<8}{r.issue:<19}{r.count:>6}  {r.meaning}" for r in self.summary.itertuples()]
-        return f"DataIssues in {len(self.scan)} files\n" + '\n'.join(lines)
+        return f"DataIssues in {len(self.scan)} files ({self.background})\n" + '\n'.join(lines)
 
 # %% ../nbs/06_issues.ipynb #526623a9
 @patch
@@ -236,7 +250,8 @@ def show(self:DataIssues, n:int=4, size:float=1.3):
     "The summary, then up to `n` thumbnails of each issue, on one screen."
     import matplotlib.pyplot as plt
     from IPython.display import display
-    display(self.summary[['severity', 'issue', 'count', 'meaning', 'todo']].style.hide(axis='index'))
+    display(self.summary[['severity', 'issue', 'count', 'meaning', 'todo']].style.hide(axis='index')
+            .set_caption(self.background))
     iss = [i for i in self.summary.issue if i != 'empty_class']
     if not iss: return None
     fig,axs = plt.subplots(len(iss), n, figsize=(n*size*1.4, len(iss)*size*1.2), squeeze=False)
@@ -266,7 +281,7 @@ def find_issues(df:pd.DataFrame,       # from `scan`
                )->DataIssues:
     "Every issue the scan table shows, with a severity, what it means, what to do and the rows concerned."
     ok = df[df.readable]
-    rows = (_unreadable_rows(df) + _dup_rows(df, max_dist) + _size_rows(ok, min_side, max_aspect) +
+    rows = (_unreadable_rows(df) + _dup_rows(df, max_dist) + _size_rows(ok, min_side, max_aspect) + _huge_rows(ok) +
             _pixel_rows(ok, dark, bright, blank, blurry) + _format_rows(ok) + _class_rows(df, imbalance))
     flagged = _flagged(df, rows)
     return DataIssues(_summary(flagged), flagged, df)

@@ -43,14 +43,15 @@ def _oof_cnn(n_out:int,              # number of classes
     for o in ch: layers.append(ConvLayer(c, o, stride=2)); c = o
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), Flatten(), nn.Linear(c, n_out))
 
+# %% ../nbs/08_label_issues.ipynb #0d93c3b2
+from .data import open_image
+
 # %% ../nbs/08_label_issues.ipynb #29a74941
 def _decode_all(fnames, size:int)->np.ndarray:
-    "Every image once, RGB, squished to size x size, as one uint8 array (n, 3, size, size)."
+    "Every image once, as `open_image` sees it, squished to size x size, as one uint8 array (n, 3, size, size)."
     out = np.zeros((len(fnames), 3, size, size), np.uint8)
     for i,f in enumerate(fnames):
-        try:
-            im = Image.open(f); im.draft('RGB', (size, size))
-            out[i] = np.asarray(im.convert('RGB').resize((size, size), Image.BILINEAR)).transpose(2, 0, 1)
+        try: out[i] = np.asarray(open_image(f, max_side=size).resize((size, size), Image.BILINEAR)).transpose(2, 0, 1)
         except Exception as e:
             raise ValueError(f"{f} cannot be read ({type(e).__name__}: {e}): drop unreadable files first, e.g. "
                              f"items = nnrecipe.ledger.apply(items, scan=nnrecipe.scan.scan(items)).") from None

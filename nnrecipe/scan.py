@@ -6,22 +6,22 @@
 from __future__ import annotations
 import hashlib, io, json, os, sqlite3, stat, warnings
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image, UnidentifiedImageError
 from fastcore.basics import patch
-from .data import cache_dir, load_items
+from .data import WHITE, bg_rgb, cache_dir, has_alpha, load_items, open_image
 
 # %% auto #0
 __all__ = ['scan', 'bad_images']
 
 # %% ../nbs/05_scan.ipynb #dfa3972a
-_SCAN_VERSION = 1     # bump when a column's meaning changes: cached rows of older versions are recomputed
-_DRAFT = 64           # side a JPEG is decoded at (at least); every check works on this small image
-_WIDE_MODES = ('I;16', 'I;16B', 'I;16L', 'I;16N', 'I', 'F')  # 16/32-bit grey: scale, do not clip, to 8 bits
+_SCAN_VERSION = 2     # bump when a column's meaning changes: cached rows of older versions are recomputed
+_DRAFT = 64           # each side is decoded at (at least) this; every check works on this small image
 _NO_FACTS = dict(bytes=np.nan, format=None, mode=None, width=np.nan, height=np.nan, readable=False, error=None,
-                 brightness=np.nan, contrast=np.nan, sharpness=np.nan, orientation=1, hash=None, phash=None)
+                 brightness=np.nan, contrast=np.nan, sharpness=np.nan, orientation=1, alpha=False,
+                 hash=None, phash=None)
 
 # %% ../nbs/05_scan.ipynb #e42cef02
 def _loop_via(path:str)->str|None:
@@ -40,14 +40,9 @@ def _loop_via_dir(d:str)->str|None:
     return None
 
 # %% ../nbs/05_scan.ipynb #831acdca
-def _gray(im:Image.Image)->np.ndarray:
-    "A small 8-bit grey array of `im`, whatever its mode."
-    if im.mode in _WIDE_MODES:
-        a = np.asarray(im, dtype=np.float32)
-        a = a/257 if im.mode.startswith('I;16') or a.max() > 255 else a
-        return a.clip(0, 255)
-    if im.mode not in ('L', 'RGB', 'RGBA', 'LA', 'CMYK', 'YCbCr', 'P', 'PA', '1'): im = im.convert('RGB')
-    return np.asarray(im.convert('L'), dtype=np.float32)
+def _gray(im:Image.Image, bg=WHITE)->np.ndarray:
+    "An 8-bit grey array of `im`, whatever its mode, transparency composited onto `bg`."
+    return np.asarray(open_image(im, bg, mode='L'), dtype=np.float32)
 
 # %% ../nbs/05_scan.ipynb #fec47d6d
 # the 8 lowest rows of scipy's DCT-II, N=32
@@ -82,27 +77,21 @@ def _read(path:str, r:dict)->bytes:
     except OSError as e: raise _Unreadable(f"cannot read: {e.strerror or e}") from None
 
 # %% ../nbs/05_scan.ipynb #488f39e0
-def _small_gray(im:Image.Image)->np.ndarray:
-    "A grey array of a loaded image, reduced to about twice `_DRAFT` on its longer side: enough for every check."
-    if im.mode == 'P': im = im.convert('RGBA' if 'transparency' in im.info else 'RGB')
-    k = max(1, max(im.size)//(2*_DRAFT))
-    if im.mode in _WIDE_MODES: return _gray(im)[::k, ::k]   # PIL cannot reduce 16-bit images
-    if k > 1: im = (im if im.mode in ('L', 'RGB', 'RGBA') else im.convert('RGB')).reduce(k)
-    return _gray(im)
+def _small_gray(im:Image.Image, bg=WHITE)->np.ndarray:
+    "A grey array of an opened image, upright, on `bg`, each side reduced to 1-2x `_DRAFT`: enough for every check."
+    return np.asarray(open_image(im, bg, max_side=_DRAFT//2, mode='L'), dtype=np.float32)
 
 # %% ../nbs/05_scan.ipynb #d8d2fb91
-def _decode(data:bytes, r:dict)->np.ndarray:
-    "The small grey image in `data`; its format, mode, size and EXIF orientation are noted in `r` on the way."
+def _decode(data:bytes, r:dict, bg=WHITE)->np.ndarray:
+    "The small grey image in `data`, on `bg`; its format, mode, size, EXIF orientation, transparency noted in `r`."
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         im = Image.open(io.BytesIO(data))
-        r.update(format=im.format, mode=im.mode, width=im.size[0], height=im.size[1])
+        r.update(format=im.format, mode=im.mode, width=im.size[0], height=im.size[1], alpha=has_alpha(im))
         if 'exif' in im.info:  # parsing absent EXIF costs as much as reading the file
             try: r['orientation'] = int(im.getexif().get(0x0112, 1) or 1)
             except Exception: pass
-        if im.format == 'JPEG': im.draft('L' if im.mode=='RGB' else None, (_DRAFT, _DRAFT))
-        im.load()
-        return _small_gray(im)
+        return _small_gray(im, bg)
 
 # %% ../nbs/05_scan.ipynb #f787b8c9
 def _pixel_facts(g:np.ndarray)->dict:
@@ -114,13 +103,13 @@ def _pixel_facts(g:np.ndarray)->dict:
                 phash=_phash(g))
 
 # %% ../nbs/05_scan.ipynb #6e0dcc5e
-def _facts(path:str)->dict:
+def _facts(path:str, bg=WHITE)->dict:
     "What one file holds: size, format, mode, dimensions, brightness, sharpness, hashes; or why it cannot be read."
     r = dict(_NO_FACTS)
     try: data = _read(path, r)
     except _Unreadable as e: return {**r, 'error': str(e)}
     r['hash'] = hashlib.blake2b(data, digest_size=16).hexdigest()
-    try: g = _decode(data, r)
+    try: g = _decode(data, r, bg)
     except Image.DecompressionBombError as e:
         return {**r, 'error': f"too large to decode safely ({e})"}
     except UnidentifiedImageError:
@@ -154,18 +143,23 @@ def _stat_key(path:str):
     except OSError: return None
     return (st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
 
+# %% ../nbs/05_scan.ipynb #6556461d
+def _version(bg)->str:
+    "What a cached row was computed with: the scan's version and the background (brightness depends on it)."
+    return f"{_SCAN_VERSION}/{','.join(map(str, bg_rgb(bg)))}"
+
 # %% ../nbs/05_scan.ipynb #da725f53
-def _cached(con, paths:list, keys:list)->dict:
+def _cached(con, paths:list, keys:list, bg=WHITE)->dict:
     "Cached rows of `paths` whose size and mtime still match."
     out = {}
     for i in range(0, len(paths), 500):
         chunk = paths[i:i+500]
         q = f"SELECT path,size,mtime,row FROM facts WHERE version=? AND path IN ({','.join('?'*len(chunk))})"
-        for p,s,m,row in con.execute(q, [_SCAN_VERSION, *chunk]): out[p] = (s,m,row)
+        for p,s,m,row in con.execute(q, [_version(bg), *chunk]): out[p] = (s,m,row)
     return {p:json.loads(out[p][2]) for p,k in zip(paths, keys) if k is not None and p in out and out[p][:2]==k}
 
 # %% ../nbs/05_scan.ipynb #d3a3ffc2
-def _facts_of(path:str)->tuple: return path, _facts(path)
+def _facts_of(path:str, bg=WHITE)->tuple: return path, _facts(path, bg)
 
 # %% ../nbs/05_scan.ipynb #e61ccdc7
 def _pool(n_workers:int):
@@ -175,19 +169,19 @@ def _pool(n_workers:int):
     return ctx.Pool(n_workers)
 
 # %% ../nbs/05_scan.ipynb #a7f03f6e
-def _compute(todo:list, con, n_workers:int, chunksize:int, progress:bool)->dict:
+def _compute(todo:list, con, n_workers:int, chunksize:int, progress:bool, bg=WHITE)->dict:
     "Facts of every path of `todo`, decoded in parallel and streamed to the cache `con` (when not None)."
-    rows, batch = {}, []
+    rows, batch, facts_of = {}, [], partial(_facts_of, bg=bg)
     pool = _pool(n_workers) if n_workers > 1 and len(todo) > 2*chunksize else None
     try:
-        it = pool.imap_unordered(_facts_of, todo, chunksize=chunksize) if pool else map(_facts_of, todo)
+        it = pool.imap_unordered(facts_of, todo, chunksize=chunksize) if pool else map(facts_of, todo)
         if progress:
             from fastprogress.fastprogress import progress_bar
             it = progress_bar(it, total=len(todo), leave=False)
         for p,r in it:
             rows[p] = r
             k = _stat_key(p)
-            if con is not None and k is not None: batch.append((p, *k, _SCAN_VERSION, json.dumps(r)))
+            if con is not None and k is not None: batch.append((p, *k, _version(bg), json.dumps(r)))
             if len(batch) >= 500: _store(con, batch); batch = []
         if batch: _store(con, batch)
     finally:
@@ -201,17 +195,18 @@ def scan(source,                  # folder of class folders, CSV of fname,label[
          progress:bool=True,      # show a progress bar
          chunksize:int=32,        # files handed to a worker at a time
          cache_path=None,         # the cache file; default `cache_dir()/'scan_cache.sqlite'`
+         bg=WHITE,                # colour transparent pixels are seen on, as in `open_image`; stated in the summary
          **kwargs,                # passed to `load_items` (valid_pct, seed, fn_col, label_col, valid_col)
         )->pd.DataFrame:          # one row per file
     "One pass over `source`: size, format, mode, brightness, sharpness, hashes and errors of every image."
     items = source.copy() if isinstance(source, pd.DataFrame) else load_items(source, **kwargs)
     if 'is_valid' not in items.columns: items['is_valid'] = False
-    paths = items.fname.astype(str).tolist()
+    paths, bg = items.fname.astype(str).tolist(), bg_rgb(bg)
     con = _cache(cache_path) if cache else None
     try:
-        rows = _cached(con, paths, [_stat_key(p) for p in paths]) if cache else {}
+        rows = _cached(con, paths, [_stat_key(p) for p in paths], bg) if cache else {}
         todo = [p for p in dict.fromkeys(paths) if p not in rows]
-        if todo: rows.update(_compute(todo, con, n_workers or os.cpu_count() or 1, chunksize, progress))
+        if todo: rows.update(_compute(todo, con, n_workers or os.cpu_count() or 1, chunksize, progress, bg))
     finally:
         if con is not None: con.close()
     facts = pd.DataFrame([rows[p] for p in paths])
@@ -219,6 +214,7 @@ def scan(source,                  # folder of class folders, CSV of fname,label[
     named = not isinstance(source, (list, pd.DataFrame))
     df.attrs['source'] = items.attrs.get('source', str(source) if named else 'list')
     df.attrs['empty_classes'] = items.attrs.get('empty_classes', [])   # found by `load_items` in its own walk
+    df.attrs['bg'] = bg
     return df
 
 # %% ../nbs/05_scan.ipynb #6c21a64c
