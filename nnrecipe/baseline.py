@@ -15,8 +15,9 @@ from .learner import recipe_learner, arch_fn
 from .history import RawHistoryCallback, new_run_dir
 
 # %% auto #0
-__all__ = ['augmentations', 'AugmentationWarning', 'baseline_learner', 'EarlyStoppingWarning', 'lr_schedule',
-           'EarlyStoppingGuard', 'SanityChecks', 'sanity_checks', 'CPUBFloat16', 'half_precision']
+__all__ = ['SCHEDULE_SHAPES', 'ES_FINE', 'augmentations', 'AugmentationWarning', 'baseline_learner', 'EarlyStoppingWarning',
+           'schedule_shape', 'lr_schedule', 'EarlyStoppingGuard', 'SanityChecks', 'sanity_checks', 'CPUBFloat16',
+           'half_precision']
 
 # %% ../nbs/11_baseline.ipynb #22f45d8f
 def _tfm_name(t)->str:
@@ -73,42 +74,73 @@ def baseline_learner(dls,                  # fastai DataLoaders (nnrecipe.data.d
 
 # %% ../nbs/11_baseline.ipynb #a98a9a50
 class EarlyStoppingWarning(UserWarning):
-    "EarlyStoppingCallback combined with a schedule that anneals over the whole run."
+    "EarlyStoppingCallback under a schedule whose shape does not allow it (one-cycle, fit_flat_cos, step decay)."
+
+# %% ../nbs/11_baseline.ipynb #ce315ae7
+# shape: (early stopping fine?, why); the guard's warning and the doctor's finding both quote it
+SCHEDULE_SHAPES = dict(
+    warmup_anneal=(False, "a warm-up then an anneal to almost zero (one-cycle): a run stopped early ends mid-schedule, "
+                          "at a high rate, never annealed"),
+    flat_anneal=(False, "a flat rate then a steep anneal at the end (fit_flat_cos holds the peak for 75% of the run): "
+                        "a stop during the flat part ends at the peak rate, never annealed"),
+    anneal=(False, "a decay that saves most of its fall for the end (cosine or linear to near zero): a run stopped "
+                   "early misses the anneal"),
+    restarts=(False, "a rate that rises again mid-run (warm restarts, SGDR): a stop mid-cycle ends at a high rate"),
+    step_decay=(False, "step decay: the loss plateaus before each drop by design, so patience stops the run on the "
+                       "plateau that the next drop would have broken"),
+    gentle=(True, "a gentle monotone decay: a stop leaves the rate where the schedule had it"),
+    warmup_constant=(True, "a warm-up then a constant rate: after it, a stop is a stop at the rate it trained at"),
+    constant=(True, "a constant rate: wherever the run stops, it stops at the rate it trained at"))
+
+# %% ../nbs/11_baseline.ipynb #26c1e37c
+def schedule_shape(lrs)->str:
+    "The shape of a learning-rate schedule sampled over a run, in order: a key of `SCHEDULE_SHAPES`."
+    l = np.asarray(lrs, float); l = l[np.isfinite(l)]
+    if len(l) < 2 or l.max() <= 1.05*l.min(): return 'constant'
+    peak = l.max(); l = np.maximum(l, 1e-12*peak)
+    if l[0] < 0.5*peak: return 'warmup_anneal' if l[-1] < 0.5*peak else 'warmup_constant'
+    r = l[1:]/l[:-1]
+    if (r > 1+1e-6).any(): return 'restarts'
+    if (np.abs(r-1) < 1e-6).mean() >= 0.8 and r.min() < 0.7: return 'step_decay'  # flat stretches, sharp drops
+    if (l >= 0.95*peak).mean() >= 0.5 and l[-1] < 0.1*peak: return 'flat_anneal'
+    late = np.log(l[int(0.75*(len(l)-1))]/l[-1])/np.log(l[0]/l[-1])  # share of the log-decay left to the last quarter
+    return 'anneal' if late > 0.5 else 'gentle'
 
 # %% ../nbs/11_baseline.ipynb #dbdc515f
 def lr_schedule(learn:Learner)->dict:
-    "The learning-rate schedule of the fit in progress: start, peak, end, the share of the run near the peak, its kind."
+    "The learning-rate schedule of the fit in progress: start, peak, end, share of the run near the peak, its shape."
     scheds = [cb for cb in learn.cbs
               if isinstance(cb, ParamScheduler) and type(cb).__name__ != 'LRFinder' and 'lr' in cb.scheds]
     if not scheds: return dict(kind='constant', lr_start=None, lr_peak=None, lr_end=None, near_peak=1.)
     f = scheds[-1].scheds['lr']
     lrs = np.array([float(np.max(f(p))) for p in np.linspace(0, 1, 201)])
     peak = lrs.max()
-    near = float((lrs >= 0.95*peak).mean())
-    kind = 'anneals' if lrs[-1] < 0.1*peak and near < 0.5 else 'flat' if near >= 0.5 else 'gentle'
-    return dict(kind=kind, lr_start=float(lrs[0]), lr_peak=float(peak), lr_end=float(lrs[-1]), near_peak=near)
+    return dict(kind=schedule_shape(lrs), lr_start=float(lrs[0]), lr_peak=float(peak), lr_end=float(lrs[-1]),
+                near_peak=float((lrs >= 0.95*peak).mean()))
 
 # %% ../nbs/11_baseline.ipynb #8cddeb5b
+ES_FINE = ("early stopping goes with a constant rate (fit), a gentle monotone decay (e.g. exponential), or drops that "
+           "follow the plateaus (ReduceLROnPlateau, with a longer patience for the stop)")
+
+# %% ../nbs/11_baseline.ipynb #71546269
 def _guard_message(s:dict, n_epoch)->str:
-    "Why early stopping does not go with a schedule `s` that anneals over the run, and what to do instead."
-    return (f"EarlyStoppingCallback under a schedule that anneals over the whole run: the learning rate goes from "
-            f"{s['lr_start']:.1e} up to {s['lr_peak']:.1e} and down to {s['lr_end']:.1e} over the {n_epoch} "
-            f"epochs you asked for, so a run stopped early ends 'in a weird place', mid-schedule and never annealed; "
-            f"and because of double descent the validation loss may fall again after it rises. The recipe: pick the "
-            f"number of epochs you will use. Alternatives: a fixed epoch budget keeping the best checkpoint "
-            f"(SaveModelCallback(monitor='valid_loss')), or early stopping under a flat or gently decaying schedule "
-            f"(fit_flat_cos, or fit at a constant rate).")
+    "Why early stopping does not go with a schedule of shape `s['kind']`, and what to do instead."
+    return (f"EarlyStoppingCallback under {SCHEDULE_SHAPES[s['kind']][1]}. The learning rate goes from "
+            f"{s['lr_start']:.1e} (peak {s['lr_peak']:.1e}) to {s['lr_end']:.1e} over the {n_epoch} epochs you asked "
+            f"for; and because of double descent the validation loss may fall again after it rises. The recipe: pick "
+            f"the number of epochs you will use. Alternatives: a fixed epoch budget keeping the best checkpoint "
+            f"(SaveModelCallback(monitor='valid_loss')); {ES_FINE}.")
 
 # %% ../nbs/11_baseline.ipynb #c3ca7941
 class EarlyStoppingGuard(Callback):
-    "Warn when `EarlyStoppingCallback` is used with a schedule that anneals over the whole run (one-cycle, SGDR)."
+    "Warn when `EarlyStoppingCallback` is used with a schedule whose shape does not allow it (`SCHEDULE_SHAPES`)."
     order = -1
     def __init__(self): self.message = None
     def before_fit(self):
         if hasattr(self.learn, 'lr_finder'): return
         if not any(isinstance(cb, EarlyStoppingCallback) for cb in self.learn.cbs): return
         s = lr_schedule(self.learn)
-        if s['kind'] != 'anneals': return
+        if SCHEDULE_SHAPES[s['kind']][0]: return
         self.message = _guard_message(s, getattr(self.learn, 'n_epoch', '?'))
         warnings.warn(self.message, EarlyStoppingWarning)
 

@@ -16,36 +16,52 @@ from .verdicts import Finding, Diagnosis, rounded, training_verdict
 # %% auto #0
 __all__ = ['unsmooth_losses', 'step_histories', 'step_findings', 'diagnose']
 
+# %% ../nbs/22_doctor.ipynb #0f8e74f6
+from .baseline import SCHEDULE_SHAPES, ES_FINE, schedule_shape
+from .task import TaskInfo, check_dls
+
 # %% ../nbs/22_doctor.ipynb #7b7ef630
-_ES_RULE = ("No EarlyStoppingCallback under one-cycle: the schedule anneals over the epochs you asked for, a run "
-            "stopped early ends mid-schedule, never annealed, and double descent means the validation loss may fall "
-            "again.")
+_ES_RULE = ("Pick the number of epochs: early stopping only under a schedule that does not save its anneal for the "
+            "end. "
+            "A run stopped early ends mid-schedule, never annealed, and double descent means the validation loss may "
+            "fall again.")
 _ES_TODO = ("Pick the number of epochs in advance; keep the best epoch with SaveModelCallback(monitor='valid_loss') if "
-            "you want it, or use early stopping only with a flat schedule (fit_flat_cos, constant lr).")
+            f"you want it; {ES_FINE}.")
 
 # %% ../nbs/22_doctor.ipynb #62de96cc
-def _es_finding(r, where:str='')->Finding|None:
-    "One fit (a row of `History.fits`) that had early stopping under a warm-up schedule."
+def _fit_shape(r, lrs)->str:
+    "The shape of the schedule a fit planned, read off the rates it trained at (a stop cuts the shape short)."
+    shape, n = schedule_shape(lrs), r.n_epoch
+    if not (n == n and n is not None and int(r.epochs_done) < int(n)): return shape
+    if shape == 'warmup_constant': return 'warmup_anneal'  # one-cycle stopped before its anneal had fallen far
+    sched = 'ParamScheduler' in str(getattr(r, 'callbacks', ''))
+    return 'flat_anneal' if shape == 'constant' and sched else shape  # stopped in fit_flat_cos's flat part
+
+# %% ../nbs/22_doctor.ipynb #b3de7bb2
+def _es_finding(r, lrs, where:str='')->Finding|None:
+    "One fit (a row of `History.fits`, the rates of its steps) that had early stopping under a schedule unfit for it."
     es = str(r.early_stopping).lower()
-    if es not in ('true', '1', 'inferred'): return None
-    lr0, lrm, lre = (getattr(r, k, None) for k in ('lr_start', 'lr_max', 'lr_end'))
-    if lr0 is None or lrm is None or not np.isfinite(lrm) or not lr0 < 0.5*lrm: return None  # flat start: no warm-up
+    if es not in ('true', '1', 'inferred') or not len(lrs): return None
+    shape = _fit_shape(r, lrs)
+    if SCHEDULE_SHAPES[shape][0]: return None
+    lr0, lrm, lre = float(lrs[0]), float(np.max(lrs)), float(lrs[-1])
     n, done = int(r.n_epoch) if r.n_epoch == r.n_epoch else None, int(r.epochs_done)
     what = (f"fit {r.fit} ended before its epochs (EarlyStoppingCallback, or another callback cancelling the fit)"
             if es == 'inferred' else f"fit {r.fit} used EarlyStoppingCallback")
-    end = (f"); it stopped after {done} of {n} epochs with the learning rate still at {lre:.1e} ({lre/lrm:.0%} of the "
-           "peak)." if n is not None and done < n else f" -> {lre:.1e}); it did not stop early this time.")
-    return Finding('early_stopping_one_cycle', 'warning',
-                   f"{what} under a warm-up-then-anneal schedule (lr {lr0:.1e} -> peak {lrm:.1e}{end}",
-                   _ES_RULE, _ES_TODO,
-                   dict(fit=int(r.fit), n_epoch=n, epochs_done=done, lr_start=rounded(lr0, 8), lr_max=rounded(lrm, 8),
-                        lr_end=rounded(lre, 8)), where)
+    end = (f"; it stopped after {done} of {n} epochs with the learning rate at {lre:.1e} ({lre/lrm:.0%} of the peak)."
+           if n is not None and done < n else "; it did not stop early this time.")
+    return Finding('early_stopping_one_cycle', 'warning', f"{what} under {SCHEDULE_SHAPES[shape][1]} (lr {lr0:.1e} "
+                   f"-> peak {lrm:.1e} -> {lre:.1e}){end}", _ES_RULE, _ES_TODO,
+                   dict(fit=int(r.fit), shape=shape, n_epoch=n, epochs_done=done, lr_start=rounded(lr0, 8),
+                        lr_max=rounded(lrm, 8), lr_end=rounded(lre, 8)), where)
 
 # %% ../nbs/22_doctor.ipynb #952e380b
 def _early_stopping(h:History, where:str='')->list:
-    "EarlyStoppingCallback in a fit whose schedule warms up and anneals (one-cycle)."
+    "EarlyStoppingCallback in a fit whose schedule's shape does not allow it (`SCHEDULE_SHAPES`)."
     if not len(h.fits) or 'early_stopping' not in h.fits: return []
-    return [f for f in (_es_finding(r, where) for r in h.fits.itertuples()) if f is not None]
+    s = h.steps
+    rates = lambda r: (s[s.fit == r.fit] if 'fit' in s else s).lr.astype(float).values if 'lr' in s else []
+    return [f for f in (_es_finding(r, rates(r), where) for r in h.fits.itertuples()) if f is not None]
 
 # %% ../nbs/22_doctor.ipynb #c5e9fe32
 _SMOOTH_RULE = "Turn off smoothing, it lies: "
@@ -80,7 +96,7 @@ def _smoothed_only(beta:float, where:str='')->list:
                     "TensorBoard), and read TensorBoard with its smoothing slider at 0.", dict(beta=beta), where)]
 
 # %% ../nbs/22_doctor.ipynb #bf03eb95
-_DATA_ORDER = ['leakage', 'conflicting_labels', 'unreadable', 'duplicate', 'imbalance', 'empty_class', 'tiny']
+_DATA_ORDER = ['leakage', 'conflicting_labels', 'unreadable', 'duplicate', 'empty_class', 'tiny']  # reviewable
 
 # %% ../nbs/22_doctor.ipynb #c3d570e3
 def _unreviewed(issues:dict, n_dec:int, where:str='')->list:
@@ -98,11 +114,52 @@ def _unreviewed(issues:dict, n_dec:int, where:str='')->list:
                     f"to the ledger and the next run trains on apply(items, ledger).", dict(serious, n_decisions=n_dec),
                     where)]
 
+# %% ../nbs/22_doctor.ipynb #8b49fbd8
+_IMB_RULE = ("A metric that makes sense: with imbalanced classes accuracy can look good while the small classes fail; "
+             "decide on balanced accuracy (or the metric that matters to you).")
+_IMB_TODO = ("Decide on balanced accuracy (suggest_metrics adds it, with macro F1); try a focal loss "
+             "(FocalLossFlat(gamma=2), which down-weights the easy, mostly majority-class images) or class weights "
+             "(CrossEntropyLossFlat(weight=...)): step 4's ladder offers both as loss rungs. More images of the small "
+             "classes help most.")
+
+# %% ../nbs/22_doctor.ipynb #e6d9a061
+def _imbalance(counts, where:str='', threshold:float=1.5)->list:
+    "Imbalanced classes (`TaskInfo`'s detection): the largest and smallest training counts, their ratio, what to do."
+    counts = pd.Series(counts, dtype=float)
+    info = TaskInfo('single_label', list(counts.index), counts, int(counts.sum()), 0, threshold)
+    if not info.imbalanced: return []
+    lo, hi = counts.idxmin(), counts.idxmax()
+    return [Finding('imbalance', 'warning', f"the classes are imbalanced: largest {hi!r} {int(counts[hi])} training "
+                    f"images, smallest {lo!r} {int(counts[lo])} ({info.imbalance:.1f}x; from {threshold}x counts as "
+                    "imbalanced).", _IMB_RULE, _IMB_TODO,
+                    dict(largest=str(hi), n_largest=int(counts[hi]), smallest=str(lo), n_smallest=int(counts[lo]),
+                         ratio=rounded(info.imbalance, 2), threshold=threshold), where)]
+
+# %% ../nbs/22_doctor.ipynb #f441c919
+def _imbalance_results(res:dict, where:str='')->list:
+    "Imbalance from a step's results: its `class_counts`, else the classes look-at-the-data flagged as imbalanced."
+    if res.get('class_counts'): return _imbalance(res['class_counts'], where)
+    n = int((res.get('issues') or {}).get('imbalance') or 0)
+    if not n: return []
+    return [Finding('imbalance', 'warning', f"the look-at-the-data step flagged {n} class(es) with far fewer images "
+                    "than the largest (find_issues' imbalance threshold, 5x by default).", _IMB_RULE, _IMB_TODO,
+                    dict(n_classes_flagged=n), where)]
+
+# %% ../nbs/22_doctor.ipynb #67beef86
+def _learner_imbalance(learn)->list:
+    "Imbalance of a learner's training classes: its `task_info` (baseline_learner), else `check_dls` of its dls."
+    info = getattr(learn, 'task_info', None)
+    if info is None:
+        try: info = check_dls(learn.dls)
+        except Exception: return []  # DataLoaders check_dls cannot read (tabular, custom): nothing to say
+    if info.task != 'single_label' or info.counts is None: return []
+    return _imbalance(info.counts)
+
 # %% ../nbs/22_doctor.ipynb #a7932332
 def _data_findings(res:dict, where:str='')->list:
     "Unreviewed data issues, label issues and batch warnings from a look-at-the-data results dict."
     n_dec, li = int(res.get('n_decisions') or 0), res.get('label_issues') or {}
-    out = _unreviewed(dict(res.get('issues') or {}), n_dec, where)
+    out = _unreviewed(dict(res.get('issues') or {}), n_dec, where) + _imbalance_results(res, where)
     if int(li.get('n') or 0) and n_dec == 0:
         out.append(Finding('label_issues', 'warning', f"{li['n']} of {li.get('n_checked', '?')} labels are "
                            f"contradicted with confidence by an out-of-fold model; none has been reviewed.",
@@ -157,10 +214,10 @@ def _learner_history(learn)->tuple[History, bool]:
 
 # %% ../nbs/22_doctor.ipynb #18de98e3
 def _early_stopping_learner(learn, h:History)->list:
-    "A plain learner's fit that ended before its epochs under a warm-up schedule: early stopping under one-cycle."
+    "A plain learner's fit that ended before its epochs under a schedule unfit for early stopping: inferred."
     f = h.fits.iloc[0]
-    if f.early_stopping or f.n_epoch is None or f.epochs_done >= f.n_epoch or not f.lr_start < 0.5*f.lr_max:
-        return _early_stopping(h)
+    if f.early_stopping or f.n_epoch is None or f.epochs_done >= f.n_epoch: return _early_stopping(h)
+    if SCHEDULE_SHAPES[_fit_shape(f, h.steps.lr.values)][0]: return _early_stopping(h)
     # fit-time callbacks are gone after the fit; the schedule stopped mid-way says it
     h.fits['early_stopping'] = h.fits.early_stopping.astype(object); h.fits.loc[0, 'early_stopping'] = 'inferred'
     return _early_stopping(h)
@@ -189,13 +246,13 @@ def _history_findings(h:History, where:str='', smoothing:bool=True)->list:
 
 # %% ../nbs/22_doctor.ipynb #8dea0218
 def _learner_findings(learn, check_batch:bool=True)->list:
-    "A learner's findings: from its raw history, or from one rebuilt from its Recorder."
+    "A learner's findings: from its raw history, or from one rebuilt from its Recorder; and its classes' balance."
     h, rebuilt = _learner_history(learn)
     if not rebuilt: out = _history_findings(h)
     else:
         out = [v for v in [training_verdict(h)] if v] + _early_stopping_learner(learn, h)
         out += _smoothed_only(learn.recorder.smooth_loss.beta)
-    return out + (_batch_check(learn) if check_batch else [])
+    return out + _learner_imbalance(learn) + (_batch_check(learn) if check_batch else [])
 
 # %% ../nbs/22_doctor.ipynb #8b931680
 def step_histories(run:Path, stem:str)->list:

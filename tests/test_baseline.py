@@ -62,3 +62,32 @@ def test_shapes_as_a_user_folder(tmp_path):
     xb,_ = learn.dls.one_batch()
     assert learn.model.eval()(xb).shape == (8, 4)
     assert not any(p.name == 'models' for p in (tmp_path/'shapes').iterdir())  # nothing written into the data folder
+
+@pytest.mark.parametrize('shape,warns', [('one_cycle', True), ('flat_cos', True), ('constant', False),
+                                         ('step_decay', True), ('exponential', False)])
+def test_guard_by_schedule_shape(shape, warns, tmp_path):
+    "EarlyStoppingGuard, one fit per schedule shape; the doctor reads the same shape off the recorded rates."
+    import warnings
+    from fastai.vision.all import EarlyStoppingCallback, ParamScheduler, combine_scheds, SchedNo, SchedExp
+    from fastai.test_utils import synth_learner, synth_dbunch
+    from nnrecipe.baseline import EarlyStoppingGuard, EarlyStoppingWarning, schedule_shape, SCHEDULE_SHAPES
+    from nnrecipe.history import RawHistoryCallback
+    from nnrecipe.doctor import diagnose
+    steps = [SchedNo(1e-3, 1e-3), SchedNo(1e-4, 1e-4), SchedNo(1e-5, 1e-5)]
+    sched = dict(step_decay=combine_scheds([0.5, 0.25, 0.25], steps),
+                 exponential=SchedExp(1e-3, 1e-5))
+    fit = dict(one_cycle=lambda l, cb: l.fit_one_cycle(2, 1e-3, cbs=cb),
+               flat_cos=lambda l, cb: l.fit_flat_cos(2, 1e-3, cbs=cb),
+               constant=lambda l, cb: l.fit(2, 1e-3, cbs=cb))
+    learn = synth_learner(data=synth_dbunch(n_train=32, bs=4), path=tmp_path,
+                          cbs=[EarlyStoppingGuard(), RawHistoryCallback(tmp_path, tensorboard=False)])
+    es = EarlyStoppingCallback(patience=100)  # never stops: the guard judges the schedule, not the run
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        if shape in fit: fit[shape](learn, es)
+        else: learn.fit(2, cbs=[es, ParamScheduler({'lr': sched[shape]})])
+    msgs = [str(x.message) for x in w if issubclass(x.category, EarlyStoppingWarning)]
+    assert len(msgs) == int(warns), msgs
+    found = schedule_shape(learn.raw_history.history.steps.lr.values)
+    assert SCHEDULE_SHAPES[found][0] != warns, found  # the recorded rates have a shape of the same verdict
+    assert ('early_stopping_one_cycle' in diagnose(learn, check_batch=False)) == warns
