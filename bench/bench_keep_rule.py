@@ -11,6 +11,15 @@ The old rule (kept when the accuracy beat the reference's, no margin), measured 
 (2026-12-01, on the digits): seed 42 kept MixUp (accuracy +1.4 points, validation loss 0.564 -> 0.582), seed 1 kept
 augment, seed 2 kept nothing: three different kept sets.
 
+The new rule, same calls (2026-12-01, shared 2-core machine, on the digits): kept per seed {42: none, 1: augment,
+2: none}. The rung that differs is augment: paired validation-loss gain per image +0.045 (95% interval -0.071 to
++0.159, within noise) at seed 42, +0.336 (+0.218 to +0.455, kept) at seed 1, -0.627 (-0.806 to -0.463, worse beyond
+noise) at seed 2. MixUp: -0.017 (-0.120 to +0.091), -0.571 vs augment, -0.229: never kept. The interval covers the
+draw of validation images, not the training seed: the baseline retrained from seed+1000 on the same images moved by
++0.215 (+0.096 to +0.335), +0.036 (-0.103 to +0.165) and -0.153 (-0.242 to -0.057), i.e. seed-to-seed differences
+of the same size as the rungs' effects. At 8 epochs on 144 images the augment rung's effect itself depends on the
+seed (accuracy 0.802, 0.883, 0.752 against baselines 0.813, 0.783, 0.928); the kept set is not stable across seeds.
+
     python bench/bench_keep_rule.py [seeds...]   # default 42 1 2; about 1-2 minutes a seed on a 2-core CPU
 """
 import json, sys, tempfile, time, warnings
