@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_ladder.ipynb #2140718b
 from __future__ import annotations
-import math, tempfile, time, warnings
+import hashlib, json, math, os, random, tempfile, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -13,7 +13,9 @@ from torchvision.models.resnet import ResNet, BasicBlock
 from fastcore.basics import patch, store_attr
 from fastai.vision.all import (Callback, CancelValidException, Learner, LabelSmoothingCrossEntropy, MixUp, CutMix,
                                RandomResizedCrop, aug_transforms, set_seed)
+from .core import Checkpoints, jsonable
 from .learner import WeightsUnavailable
+from .task import TaskInfo
 from .data import dataloaders, subset
 from .baseline import baseline_learner, half_precision, AugmentationWarning
 from .scaling import scaled_regularization
@@ -24,16 +26,20 @@ from .regularize import (SMALLER, check_config, default_config, fit_config, meas
 __all__ = ['RUNGS', 'default_candidates', 'Ladder', 'regularize_ladder', 'train_final', 'EpochSweep', 'epoch_sweep']
 
 # %% ../nbs/15_ladder.ipynb #435f48aa
-RUNGS = ('data', 'augment', 'crop', 'weight_decay', 'dropout', 'label_smoothing', 'mixup', 'cutmix', 'combined',
-         'smaller')
-_SINGLE = ('weight_decay', 'dropout', 'label_smoothing', 'mixup', 'cutmix')
+RUNGS = ('data', 'augment', 'crop', 'weight_decay', 'dropout', 'label_smoothing', 'focal_loss', 'class_weights',
+         'mixup', 'cutmix', 'combined', 'smaller')
+_SINGLE = ('weight_decay', 'dropout', 'label_smoothing', 'focal_loss', 'class_weights', 'mixup', 'cutmix')
+_IMBALANCE = ('focal_loss', 'class_weights')  # tried only when the classes are imbalanced
+# one of each group goes into the combination: MixUp and CutMix both mix the batch; the losses replace one another
+_ALTERNATIVES = (('mixup', 'cutmix'), ('label_smoothing', 'focal_loss', 'class_weights'))
 
 def default_candidates(config:dict)->dict:
     "The change each rung tries from `config`."
     # aug_transforms' defaults, a random crop, 10x weight decay, +0.3 dropout, ε 0.1, MixUp α 0.4, CutMix α 1
     return dict(augment=dict(aug={}), crop=dict(crop=0.35), weight_decay=dict(wd=round(config['wd']*10, 6)),
                 dropout=dict(ps=round(min(0.8, config['ps'] + 0.3), 4)), label_smoothing=dict(label_smoothing=0.1),
-                mixup=dict(mixup=0.4), cutmix=dict(cutmix=1.0))
+                focal_loss=dict(loss='focal'), class_weights=dict(loss='class_weights'), mixup=dict(mixup=0.4),
+                cutmix=dict(cutmix=1.0))
 
 # %% ../nbs/15_ladder.ipynb #c607ea86
 def _median_side(items:pd.DataFrame, n:int=32)->float:
@@ -48,8 +54,9 @@ def _median_side(items:pd.DataFrame, n:int=32)->float:
 def _settings(change:dict)->str: return ', '.join(f"{k}={v}" for k,v in change.items())
 
 # %% ../nbs/15_ladder.ipynb #fd21af39
-_COLS = ['rung', 'settings', 'train_loss', 'valid_loss', 'metric', 'gap', 'train_metric', 'metric_gap', 'running_loss',
-         'n_train', 'precision', 'seconds', 'cpu_seconds', 'kept', 'note']
+_COLS = ['rung', 'settings', 'train_loss', 'valid_loss', 'metric', 'balanced_accuracy', 'gap', 'train_metric',
+         'metric_gap', 'running_loss', 'n_train', 'precision', 'seconds', 'cpu_seconds', 'vs', 'gain', 'gain_lo',
+         'gain_hi', 'd_metric', 'd_metric_lo', 'd_metric_hi', 'kept', 'why', 'note']
 
 @dataclass
 class Ladder:
@@ -60,12 +67,15 @@ class Ladder:
     start:dict          # the baseline configuration
     verdicts:list       # the findings, each with its numbers
     i_final:int=0       # row of the run the recommended configuration comes from
+    decided_on:str='accuracy'  # the metric of the keep rule: 'accuracy' or 'balanced_accuracy'
 
     def show(self, verdicts:bool=True):
-        "Print the ablation table and the findings."
-        cols = ['rung', 'settings', 'train_loss', 'valid_loss', 'metric', 'gap', 'precision', 'seconds', 'kept']
-        t = self.table[cols]
-        print(t.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        "Print the ablation table, why each rung was kept or not, and the findings."
+        bal = ['balanced_accuracy'] if self.decided_on == 'balanced_accuracy' else []
+        cols = ['rung', 'settings', 'train_loss', 'valid_loss', 'metric', *bal, 'gap', 'gain', 'gain_lo', 'gain_hi',
+                'precision', 'seconds', 'kept']
+        print(self.table.reindex(columns=cols).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        print('\n'.join(f"{r.rung} ({r.settings}): {r.why}" for r in self.table.itertuples() if isinstance(r.why, str)))
         if verdicts: print('\n'.join(f"- {v}" for v in self.verdicts))
 
     def __repr__(self): return (f"Ladder({len(self.table)} runs, kept: {', '.join(self.kept) or 'nothing'}; "
@@ -74,7 +84,7 @@ class Ladder:
 # %% ../nbs/15_ladder.ipynb #65db1ba0
 @patch(as_prop=True)
 def kept(self:Ladder)->list:
-    "Rungs kept (each improved the validation metric when tried)."
+    "Rungs kept (each lowered the validation loss above noise, its metric not worse beyond noise)."
     return [f"{r.rung}({r.settings})" for r in self.table.iloc[1:].itertuples() if r.kept == True]
 
 @patch(as_prop=True)
@@ -114,7 +124,7 @@ def gap_verdicts(self:Ladder)->list:
            for r in kept.itertuples()]
     if not len(kept):
         out.append(f"no rung improved the validation accuracy of the baseline ({base.metric:.3f}, gap {base.gap:.3f}): "
-                   "the baseline stays. Rule: keep a change only when the validation metric improves.")
+                   "the baseline stays. Rule: keep a change only when it lowers the validation loss above noise.")
     elif not len(self.narrowed):
         out.append(f"the kept rungs raised the accuracy but none narrowed the loss gap of the baseline "
                    f"({base.gap:.3f}): they are kept for the metric, which is the rule; the gap says overfitting "
@@ -168,6 +178,37 @@ def _curve_verdict(curve:pd.DataFrame, per_doubling:float)->str:
     return s + (f": flat (under {per_doubling:.0%} per doubling), so more data of the same kind would help little; "
                 "climb the other rungs.")
 
+# %% ../nbs/15_ladder.ipynb #c2b11ad5
+def _paired(ref:dict, new:dict, y:np.ndarray, w:np.ndarray, seed:int, confidence:float=0.95, n_boot:int=2000)->dict:
+    "Mean per-image gain of `new` over `ref` (loss fall, metric rise) on the same validation images, with intervals."
+    # paired: image difficulty cancels out; `w` weighs the images (1, or the same total for each class)
+    dl = w*(np.asarray(ref['_loss']) - np.asarray(new['_loss']))
+    dm = w*((np.asarray(new['_pred']) == y).astype(float) - (np.asarray(ref['_pred']) == y))
+    idx = np.random.default_rng(seed).integers(0, len(dl), (n_boot, len(dl)))
+    q = [(1 - confidence)/2, (1 + confidence)/2]
+    (llo,lhi),(mlo,mhi) = np.quantile(dl[idx].mean(1), q),np.quantile(dm[idx].mean(1), q)
+    return dict(vs=ref['rung'], gain=float(dl.mean()), gain_lo=float(llo), gain_hi=float(lhi),
+                d_metric=float(dm.mean()), d_metric_lo=float(mlo), d_metric_hi=float(mhi))
+
+# %% ../nbs/15_ladder.ipynb #b47dd598
+def _decide(p:dict, metric:str, min_delta:float, confidence:float)->tuple:
+    "Kept or not, and why: the loss fell above noise, and the metric is not worse beyond noise."
+    name = 'balanced accuracy' if metric == 'balanced_accuracy' else 'accuracy'
+    s = (f"validation loss {-p['gain']:+.3f} per image against {p['vs']} ({confidence:.0%} interval "
+         f"{-p['gain_hi']:+.3f} to {-p['gain_lo']:+.3f}), {name} {p['d_metric']:+.3f} ({p['d_metric_lo']:+.3f} to "
+         f"{p['d_metric_hi']:+.3f})")
+    if p['gain_hi'] < 0: return False, f"not kept: {s}; the loss rose beyond noise"
+    if p['gain_lo'] <= min_delta:
+        return False, f"not kept: {s}; the loss did not fall by more than {min_delta} beyond noise"
+    if p['d_metric_hi'] < 0: return False, f"not kept: {s}; the loss fell, but the {name} is worse beyond noise"
+    return True, f"kept: {s}; the loss fell by more than {min_delta} beyond noise"
+
+def _weights(y:np.ndarray, balanced:bool)->np.ndarray:
+    "Per-image weights of the paired comparison: 1, or N/(C·n_class) so that each class weighs the same."
+    if not balanced: return np.ones(len(y))
+    cls,inv,n = np.unique(y, return_inverse=True, return_counts=True)
+    return len(y)/(len(cls)*n[inv])
+
 # %% ../nbs/15_ladder.ipynb #d52d378e
 def _progress(r:dict)->str:
     "One run's line, printed as it finishes."
@@ -175,25 +216,52 @@ def _progress(r:dict)->str:
             f"gap {r['gap']:+.3f}  accuracy {r['metric']:.3f}  ({r['seconds']:.0f} s, {r['precision']})")
 
 # %% ../nbs/15_ladder.ipynb #6f0c01fc
+def _items_id(items:pd.DataFrame)->str:
+    "A fingerprint of the item table (file names, labels, split, in order): part of every checkpoint's key."
+    h = pd.util.hash_pandas_object(items[['fname', 'label', 'is_valid']].astype(str), index=False)
+    return hashlib.sha256(h.values.tobytes()).hexdigest()[:16]
+
 class _Climb:
     "The regularization ladder while it climbs: the runs so far, the configuration kept, the best run, the findings."
-    def __init__(self, items, start, cand, rungs, min_delta, run_dir, num_workers, progress):
+    def __init__(self, items, start, cand, rungs, info, metric, min_delta, confidence, run_dir, num_workers, progress,
+                 ckpt=None):
         store_attr()
         self.cur,self.rows,self.verdicts,self.curve,self.best,self.i_best = dict(start),[],[],pd.DataFrame(),None,0
+        self.col = 'metric' if metric == 'accuracy' else metric  # the table's column of the decision metric
+        self.items_id,self.restored,self.resumed_at = _items_id(items),[],None
 
     def run(self, rung:str, change:dict, base:dict, note:str='')->dict:
-        "Train `base` with `change` (one `fit_config`) and add its row to the table."
-        _,m = fit_config(self.items, {**base, **change}, run_dir=self.run_dir, num_workers=self.num_workers)
-        row = dict(rung=rung, settings=_settings(change) or self.start['arch'], **m, kept=None, note=note)
+        "Train `base` with `change` (one `fit_config`) and add its row to the table; a checkpointed run is read back."
+        c = check_config({**base, **change})
+        key = dict(config=c, items=self.items_id)
+        m = self.ckpt.get(key) if self.ckpt else None
+        if m is not None: self.restored.append(rung)
+        row = dict(rung=rung, settings=_settings(change) or self.start['arch'], kept=None, note=note,
+                   **(m or self._fit(rung, change, c, key)))
         self.rows.append(row)
-        if self.progress: print(_progress(row), flush=True)
+        if self.progress: print(_progress(row) + ('  [from checkpoint]' if m is not None else ''), flush=True)
         return row
 
-    def tried(self, rung:str, change:dict, ref:dict, note:str='')->dict:
-        "`change` on top of what was kept, kept when its metric beats `ref`'s by more than `min_delta`."
-        r = self.run(rung, change, self.cur, note)
-        r['kept'] = bool(r['metric'] > ref['metric'] + self.min_delta)
-        return r
+# %% ../nbs/15_ladder.ipynb #cbd09735
+@patch
+def _fit(self:_Climb, rung:str, change:dict, c:dict, key:dict)->dict:
+    "Train one configuration; its measures and per-image validation results, checkpointed when resuming is on."
+    if self.restored and self.resumed_at is None:
+        self.resumed_at = rung
+        print(f"resumed at rung {rung} ({_settings(change) or 'baseline'}): {len(self.restored)} finished run(s) "
+              f"restored from {self.ckpt.path}", flush=True)
+    learn,m = fit_config(self.items, c, run_dir=self.run_dir, num_workers=self.num_workers)
+    m.update(_loss=learn.valid_item_loss.tolist(), _pred=learn.valid_item_pred.tolist(), _y=learn.valid_item_y.tolist())
+    return self.ckpt.put(key, m) if self.ckpt else m
+
+@patch
+def tried(self:_Climb, rung:str, change:dict, ref:dict, note:str='')->dict:
+    "`change` on top of what was kept, kept when its paired gain over `ref` is above noise (see _decide)."
+    r = self.run(rung, change, self.cur, note)
+    y = np.asarray(self.rows[0]['_y'])
+    r.update(_paired(ref, r, y, _weights(y, self.metric == 'balanced_accuracy'), self.start['seed'], self.confidence))
+    r['kept'],r['why'] = _decide(r, self.metric, self.min_delta, self.confidence)
+    return r
 
 # %% ../nbs/15_ladder.ipynb #2a41008e
 @patch
@@ -251,16 +319,19 @@ def augment(self:_Climb):
 # %% ../nbs/15_ladder.ipynb #ea15ec99
 @patch
 def singles(self:_Climb)->dict:
-    "Each regularizer alone on top of what was kept: those that beat the best run before them (MixUp or CutMix)."
+    "Each regularizer alone on top of what was kept: those kept against the best run before them, one per alternative."
     ref,singles = self.best,{}
     for rung in _SINGLE:
-        if rung not in self.rungs: continue
+        if rung not in self.rungs or (rung in _IMBALANCE and not self.info.imbalanced): continue
         r = self.tried(rung, self.cand[rung], ref, note='alone, on top of what was kept before')
         if r['kept']: singles[rung] = r
-    if 'mixup' in singles and 'cutmix' in singles:  # alternatives: both mix the batch
-        worse = min(('mixup', 'cutmix'), key=lambda k: singles[k]['metric'])
-        singles[worse]['note'] += '; not combined: MixUp and CutMix are alternatives, the better one stays'
-        del singles[worse]
+    for group in _ALTERNATIVES:
+        won = [k for k in group if k in singles]
+        top = max(won, key=lambda k: (singles[k][self.col], singles[k]['gain']), default=None)
+        for k in won:
+            if k == top: continue
+            singles[k]['note'] += f"; not combined: {' / '.join(group)} are alternatives, the better one ({top}) stays"
+            del singles[k]
     return singles
 
 # %% ../nbs/15_ladder.ipynb #afe21aa3
@@ -268,7 +339,7 @@ def singles(self:_Climb)->dict:
 def combine(self:_Climb, singles:dict):
     "The regularizers that helped alone, together: kept if they beat the best one alone, which stays otherwise."
     if not singles: return
-    top = max(singles, key=lambda k: singles[k]['metric'])
+    top = max(singles, key=lambda k: (singles[k][self.col], singles[k]['gain']))
     if len(singles) >= 2 and 'combined' in self.rungs:
         change = {k:v for s in singles for k,v in self.cand[s].items()}
         r = self.tried('combined', change, singles[top], note=f"{' + '.join(singles)} together, against {top} alone")
@@ -292,21 +363,44 @@ def smaller(self:_Climb):
     r = self.tried('smaller', dict(arch=sm), self.best, note='last choice: fewer layers')
     if r['kept']: self.adopt(r, dict(arch=sm))
 
+# %% ../nbs/15_ladder.ipynb #e843bb93
+def _balance(items:pd.DataFrame, threshold:float=1.5)->TaskInfo:
+    "The class balance of the training split (`TaskInfo`: imbalanced from largest/smallest count `threshold`)."
+    tr = items[~items.is_valid].label.astype(str)
+    counts = tr.value_counts()
+    return TaskInfo('single_label', sorted(counts.index), counts, len(tr), int(items.is_valid.sum()), threshold)
+
+def _balance_verdict(info:TaskInfo, metric:str, rungs)->str:
+    "What the class balance decided: the metric, and whether the imbalance rungs are tried."
+    c = info.counts
+    s = (f"classes: largest {c.idxmax()!r} {c.max()} training images, smallest {c.idxmin()!r} {c.min()} "
+         f"({info.imbalance:.1f}x; imbalanced from 1.5x)")
+    tries = [r.replace('_', ' ') for r in _IMBALANCE if r in rungs]
+    if info.imbalanced: return (s + f": imbalanced, so the ladder decides on {metric.replace('_', ' ')}"
+                                + (f" and tries {' and '.join(tries)}." if tries else "."))
+    return s + f": balanced, decided on {metric.replace('_', ' ')}; focal loss and class weights are not tried."
+
 # %% ../nbs/15_ladder.ipynb #fda54657
 @patch
 def result(self:_Climb)->Ladder:
-    "The table, and the findings of the kept rungs and of the recommendation, with their numbers."
-    rows,s = self.rows,self.start
-    lad = Ladder(pd.DataFrame(rows).reindex(columns=_COLS), self.curve, self.cur, s, self.verdicts, self.i_best)
+    "The table, and the findings of the kept rungs, the imbalance rungs and the recommendation, with their numbers."
+    rows,s,col,name = self.rows,self.start,self.col,self.metric.replace('_', ' ')
+    lad = Ladder(pd.DataFrame(rows).reindex(columns=_COLS), self.curve, self.cur, s, self.verdicts, self.i_best,
+                 self.metric)
     for r in rows[1:]:
-        if r.get('kept') is True:
-            lad.verdicts.append(f"{r['rung']} ({r['settings']}): kept, accuracy {r['metric']:.3f} (baseline "
-                                f"{rows[0]['metric']:.3f}), gap {r['gap']:+.3f} (baseline {rows[0]['gap']:+.3f}).")
+        if r.get('kept') is True or (r['rung'] in _IMBALANCE and 'why' in r):
+            lad.verdicts.append(f"{r['rung']} ({r['settings']}): {name} {r[col]:.3f} (baseline {rows[0][col]:.3f}), "
+                                f"gap {r['gap']:+.3f} (baseline {rows[0]['gap']:+.3f}); {r['why']}.")
     fin = rows[self.i_best]
-    lad.verdicts.append(f"recommended: {_settings(lad.changed) or 'the baseline as it is'}; accuracy "
-                        f"{rows[0]['metric']:.3f} -> {fin['metric']:.3f}, train/valid gap {rows[0]['gap']:+.3f} -> "
-                        f"{fin['gap']:+.3f} (rule: keep a rung only if the validation metric improves; every run "
-                        f"fit_one_cycle({s['epochs']}, {s['lr']}), seed {s['seed']}).")
+    rule = (f"rule: keep a rung only when its validation loss falls above noise, {self.confidence:.0%} bootstrap "
+            f"interval of the paired per-image gain above {self.min_delta}, and its {name} is not worse beyond noise")
+    lad.verdicts.append(f"recommended: {_settings(lad.changed) or 'the baseline as it is'}; {name} "
+                        f"{rows[0][col]:.3f} -> {fin[col]:.3f}, train/valid gap {rows[0]['gap']:+.3f} -> "
+                        f"{fin['gap']:+.3f} ({rule}; every run fit_one_cycle({s['epochs']}, {s['lr']}), "
+                        f"seed {s['seed']}).")
+    if self.restored: lad.verdicts.append(
+        f"resumed: {len(self.restored)} run(s) read back from {self.ckpt.path} ({', '.join(self.restored)})"
+        + (f", training again from rung {self.resumed_at}." if self.resumed_at else "; none trained again."))
     return lad
 
 # %% ../nbs/15_ladder.ipynb #ee7318c8
@@ -315,11 +409,14 @@ def regularize_ladder(items:pd.DataFrame,     # item table from `load_items` (fn
                       rungs=RUNGS,            # which rungs to climb, in the recipe's order
                       candidates:dict=None,   # rung -> the change it tries, overriding `default_candidates`
                       fractions=(0.25, 0.5),  # learning-curve fractions of the training split (the baseline is 1)
-                      min_delta:float=0.0,    # a rung is kept when the metric beats the best so far by more than this
+                      min_delta:float=0.0,    # kept when the paired loss gain's interval lies above this (per image)
+                      metric:str=None,        # 'accuracy' or 'balanced_accuracy'; None: balanced when imbalanced
+                      confidence:float=0.95,  # of the bootstrap interval of the keep rule
                       per_doubling:float=0.01,# learning-curve gain per doubling above which more data "would help"
                       half:bool=None,         # half precision on every rung (overrides the config's `half`)
                       num_workers:int=None,   # decoding processes; None: 0 on a CPU (deterministic)
                       run_dir=None,           # folder for the learners' files; default a temporary folder
+                      checkpoint_dir=None,    # folder for finished runs (ladder.jsonl): a killed ladder resumes there
                       progress:bool=True,     # print one line per run
                      )->Ladder:
     "Climb the recipe's ladder from the baseline: more data, augmentation, regularization, a smaller model last."
@@ -328,13 +425,65 @@ def regularize_ladder(items:pd.DataFrame,     # item table from `load_items` (fn
     start = check_config({**(config or {}), **({} if half is None else dict(half=half))})
     cand = {**default_candidates(start), **(candidates or {})}
     for k,v in cand.items(): check_config({**start, **v})
-    climb = _Climb(items, start, cand, rungs, min_delta, run_dir, num_workers, progress)
+    info = _balance(items)
+    metric = metric or ('balanced_accuracy' if info.imbalanced else 'accuracy')
+    if metric not in ('accuracy', 'balanced_accuracy'):
+        raise ValueError(f"metric={metric!r}: the ladder decides on 'accuracy' or 'balanced_accuracy'.")
+    ckpt = Checkpoints(checkpoint_dir, 'ladder') if checkpoint_dir is not None else None
+    climb = _Climb(items, start, cand, rungs, info, metric, min_delta, confidence, run_dir, num_workers, progress, ckpt)
     climb.baseline()
+    climb.verdicts.append(_balance_verdict(info, metric, rungs))
     if 'data' in rungs: climb.learning_curve(fractions, per_doubling)
     climb.augment()
     climb.combine(climb.singles())
     if 'smaller' in rungs: climb.smaller()
     return climb.result()
+
+# %% ../nbs/15_ladder.ipynb #4fd31d48
+def _rng_state(learn:Learner)->dict:
+    "Every random state an epoch draws from (Python, NumPy, torch, CUDA, the training DataLoader), the smoothed loss."
+    sm = learn.recorder.smooth_loss
+    return dict(py=random.getstate(), np=np.random.get_state(), torch=torch.get_rng_state(),
+                dl=learn.dls.train.rng.getstate(), smooth=(sm.val, sm.count),
+                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+
+def _set_rng_state(s:dict, learn:Learner):
+    "Restore what _rng_state saved."
+    random.setstate(s['py']); np.random.set_state(s['np']); torch.set_rng_state(s['torch'])
+    learn.dls.train.rng.setstate(s['dl']); learn.recorder.smooth_loss.val,learn.recorder.smooth_loss.count = s['smooth']
+    if s['cuda'] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
+
+class _EpochCheckpoint(Callback):
+    "After every epoch: model, optimizer, random states and the epochs' values in one file, replaced atomically."
+    order = 65  # after the Recorder (50) holds the epoch's values, before fastai's SkipToEpoch (70)
+    def __init__(self, path:Path, key:str, start:int=0, rng:dict=None, values:list=None): store_attr()
+    def before_epoch(self):
+        if self.epoch == self.start and self.rng is not None: _set_rng_state(self.rng, self.learn)
+    def after_epoch(self):
+        if self.epoch < self.start: return  # an epoch skipped on resume: nothing new
+        vals = (self.values or [])[:self.start] + [[float(v) for v in vs] for vs in self.recorder.values[self.start:]]
+        st = dict(key=self.key, epoch=self.epoch + 1, model=self.learn.model.state_dict(),
+                  opt=self.learn.opt.state_dict(), rng=_rng_state(self.learn), values=vals)
+        tmp = self.path.with_name(self.path.name + '.tmp'); torch.save(st, tmp); os.replace(tmp, self.path)
+
+# %% ../nbs/15_ladder.ipynb #0b293f72
+def _resume(learn:Learner, folder, key:dict, epochs:int)->dict:
+    "`fit_one_cycle` arguments that checkpoint every epoch in `folder`, resuming from the checkpoint found there."
+    learn.restored_values = []
+    if folder is None: return {}
+    path,k = Path(folder)/'final.pth',json.dumps(jsonable(key), sort_keys=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    st = torch.load(path, map_location=learn.dls.device, weights_only=False) if path.exists() else None
+    if st is not None and st['key'] != k:
+        print(f"{path} holds another training (configuration or items differ): starting from epoch 1.", flush=True)
+        st = None
+    if st is None: return dict(cbs=[_EpochCheckpoint(path, k)])
+    learn.model.load_state_dict(st['model'])
+    if learn.opt is None: learn.create_opt()
+    learn.opt.load_state_dict(st['opt'])
+    learn.restored_values = st['values']
+    print(f"resumed the final training after epoch {st['epoch']} of {epochs} from {path}", flush=True)
+    return dict(cbs=[_EpochCheckpoint(path, k, st['epoch'], st['rng'], st['values'])], start_epoch=st['epoch'])
 
 # %% ../nbs/15_ladder.ipynb #d8ba8e7d
 def train_final(items:pd.DataFrame, # item table from `load_items`
@@ -342,15 +491,18 @@ def train_final(items:pd.DataFrame, # item table from `load_items`
                 epochs:int=None,    # default: the configuration's
                 run_dir=None,       # run folder for the raw history; default a temporary folder
                 log:bool=True,      # record the raw history
+                checkpoint_dir=None,# folder for a checkpoint after every epoch (final.pth): a killed training resumes
                )->tuple:            # (learner, measures as in `fit_config`)
     "Train the final model of a configuration with `fit_one_cycle`, validating every epoch, and measure its gap."
     c = check_config({**config, **({} if epochs is None else dict(epochs=epochs))})
     learn = regularized_learner(items, c, run_dir=run_dir, log=log)
     t = time.perf_counter()
     set_seed(c['seed'], reproducible=True)
-    with learn.no_bar(): learn.fit_one_cycle(c['epochs'], c['lr'])
-    # get_preds below resets the Recorder
-    learn.epoch_values = [[float(v) for v in vs] for vs in learn.recorder.values]
+    resume = _resume(learn, checkpoint_dir, dict(config=c, items=_items_id(items)), c['epochs'])
+    with learn.no_bar(): learn.fit_one_cycle(c['epochs'], c['lr'], **resume)
+    # get_preds below resets the Recorder; epochs read back from a checkpoint keep the values saved with them
+    k = len(learn.restored_values)
+    learn.epoch_values = learn.restored_values + [[float(v) for v in vs] for vs in learn.recorder.values[k:]]
     m = measure_gap(learn); m.update(precision=learn.precision['mode'], seconds=time.perf_counter() - t)
     return learn, m
 

@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from torchvision.models.resnet import ResNet, BasicBlock
 from fastcore.basics import patch, store_attr
 from fastai.vision.all import (Callback, CancelValidException, Learner, LabelSmoothingCrossEntropy, MixUp, CutMix,
-                               RandomResizedCrop, aug_transforms, set_seed)
+                               RandomResizedCrop, aug_transforms, set_seed, CrossEntropyLossFlat, FocalLossFlat)
+from sklearn.metrics import balanced_accuracy_score
 from .learner import WeightsUnavailable
 from .data import dataloaders, subset
 from .baseline import baseline_learner, half_precision, AugmentationWarning
@@ -59,10 +60,11 @@ def default_config(arch:str='resnet18',    # torchvision ResNet name, or 'resnet
                    seed:int=42,            # the same seed for every rung
                    half:bool=False,        # half precision (fp16 on CUDA, bf16 autocast on a capable CPU)
                   )->dict:
-    "The baseline configuration: no augmentation, label smoothing or MixUp; the regularization its depth starts with."
+    "The baseline configuration: no augmentation, label smoothing or MixUp, plain cross-entropy; its depth's wd and ps."
     reg = start_regularization(arch) if arch in _DEPTH else dict(wd=0.01, ps=0.5)
     return dict(arch=arch, pretrained=pretrained, size=size, bs=bs, epochs=epochs, lr=lr, seed=seed, frac=1.0, aug=None,
-                crop=None, wd=reg['wd'], ps=reg['ps'], label_smoothing=0.0, mixup=0.0, cutmix=0.0, half=half)
+                crop=None, wd=reg['wd'], ps=reg['ps'], label_smoothing=0.0, mixup=0.0, cutmix=0.0, half=half,
+                loss='cross_entropy')
 
 # %% ../nbs/14_regularize.ipynb #8c3f335f
 def start_note(config:dict, # a configuration from `default_config`
@@ -75,6 +77,8 @@ def start_note(config:dict, # a configuration from `default_config`
             f"(rule: deeper models start with more regularization)")
 
 # %% ../nbs/14_regularize.ipynb #83abca4c
+_LOSSES = ('cross_entropy', 'focal', 'class_weights')  # plain, FocalLossFlat(gamma=2), CrossEntropyLossFlat(weight=...)
+
 def check_config(config:dict)->dict:
     "`config` completed from `default_config`; an error naming any unknown key or impossible value."
     base = default_config(config.get('arch', 'resnet18'))
@@ -89,6 +93,10 @@ def check_config(config:dict)->dict:
     if c['aug'] is not None and not isinstance(c['aug'], dict):
         raise ValueError(f"aug={c['aug']!r} must be None or a dict of aug_transforms arguments "
                          "({} for its defaults).")
+    if c['loss'] not in _LOSSES: raise ValueError(f"loss={c['loss']!r}: choose one of {list(_LOSSES)}.")
+    if c['loss'] != 'cross_entropy' and c['label_smoothing']:
+        raise ValueError(f"loss={c['loss']!r} and label_smoothing={c['label_smoothing']}: label smoothing is its own "
+                         "loss here. Set label_smoothing=0, or loss='cross_entropy'.")
     return c
 
 # %% ../nbs/14_regularize.ipynb #c3c00793
@@ -124,6 +132,18 @@ def _precision(learn:Learner, c:dict)->dict:
     if c['half']: return half_precision(learn, bf16_on_cpu=True)
     return dict(mode='fp32', note='half precision not asked for: fp32.')
 
+# %% ../nbs/14_regularize.ipynb #85f99b22
+def _loss_kw(c:dict, dls)->dict:
+    "The configuration's loss function for `baseline_learner`: label smoothing, focal loss, class weights, or default."
+    if c['label_smoothing']: return dict(loss_func=LabelSmoothingCrossEntropy(eps=c['label_smoothing']))
+    if c['loss'] == 'focal': return dict(loss_func=FocalLossFlat(gamma=2.0))
+    if c['loss'] != 'class_weights': return {}
+    # weights n/(C·n_c) from the training counts: every class then weighs as much in the loss as if balanced
+    counts = pd.Series([dls.vocab[int(y)] for y in dls.train_ds.tls[1]]).value_counts()
+    n = np.array([counts.get(v, 0) for v in dls.vocab], dtype=float)
+    w = torch.tensor(n.sum()/(len(n)*np.maximum(n, 1)), dtype=torch.float, device=dls.device)
+    return dict(loss_func=CrossEntropyLossFlat(weight=w))
+
 # %% ../nbs/14_regularize.ipynb #14afa4f6
 def regularized_learner(items:pd.DataFrame,  # item table from `load_items` (fname, label, is_valid)
                         config:dict=None,    # a ladder configuration; missing keys from `default_config`
@@ -137,7 +157,7 @@ def regularized_learner(items:pd.DataFrame,  # item table from `load_items` (fna
     used = _used_items(items, c)
     dls = _config_dls(used, c, num_workers)
     cbs = _mix_cbs(c, cbs)
-    kw = dict(loss_func=LabelSmoothingCrossEntropy(eps=c['label_smoothing'])) if c['label_smoothing'] else {}
+    kw = _loss_kw(c, dls)
     with warnings.catch_warnings():  # augmentation is what this step adds on purpose
         warnings.simplefilter('ignore', AugmentationWarning)
         learn = baseline_learner(dls, arch=_arch(c['arch']), pretrained=c['pretrained'], run_dir=_run_dir(run_dir, log),
@@ -171,21 +191,25 @@ class _ValidCE(Callback):
 
 # %% ../nbs/14_regularize.ipynb #cbff4956
 def _eval(learn:Learner, dl)->tuple:
-    "Plain cross-entropy and accuracy of `learn` on `dl`, in eval mode."
+    "Per-image plain cross-entropy, targets and predicted classes of `learn` on `dl`, in eval mode."
     with learn.no_bar(), learn.no_logging(): p,y = learn.get_preds(dl=dl)
     p,y = p.float(),y.long()
-    return F.nll_loss(torch.log(p.clamp_min(1e-12)), y).item(), (p.argmax(1) == y).float().mean().item()
+    return F.nll_loss(torch.log(p.clamp_min(1e-12)), y, reduction='none'), y, p.argmax(1)
 
 def measure_gap(learn:Learner, # a trained classifier
-               )->dict:        # train_loss, train_metric, valid_loss, metric, gap, metric_gap
+               )->dict:        # train_loss, train_metric, valid_loss, metric, balanced_accuracy, gap, metric_gap
     "Training and validation loss and accuracy, both in eval mode with validation transforms; the gap between them."
     if getattr(getattr(learn, 'task_info', None), 'task', 'single_label') != 'single_label':
         raise ValueError(f"The regularization ladder measures single-label classifiers; this learner is "
                          f"{learn.task_info.task}.")
     train = learn.dls.items[~learn.dls.items.is_valid] if hasattr(learn.dls, 'items') else learn.dls.train.items
-    tl,ta = _eval(learn, learn.dls.test_dl(train, with_labels=True))
-    vl,va = _eval(learn, learn.dls.valid)
-    return dict(train_loss=tl, valid_loss=vl, gap=vl - tl, train_metric=ta, metric=va, metric_gap=ta - va)
+    tl,ty,tp = _eval(learn, learn.dls.test_dl(train, with_labels=True))
+    vl,vy,vp = _eval(learn, learn.dls.valid)
+    # kept on the learner for the ladder's paired comparison: the same validation images, in the same order
+    learn.valid_item_loss,learn.valid_item_y,learn.valid_item_pred = vl.double().numpy(),vy.numpy(),vp.numpy()
+    tl,ta,va = tl.mean().item(),(tp == ty).float().mean().item(),(vp == vy).float().mean().item()
+    return dict(train_loss=tl, valid_loss=vl.mean().item(), gap=vl.mean().item() - tl, train_metric=ta, metric=va,
+                metric_gap=ta - va, balanced_accuracy=float(balanced_accuracy_score(vy.numpy(), vp.numpy())))
 
 # %% ../nbs/14_regularize.ipynb #a1dd8fb6
 def fit_config(items:pd.DataFrame,  # item table from `load_items`

@@ -1,4 +1,4 @@
-"The regularization ladder: on digits cut to 10% it keeps a rung that narrows the train/validation gap; a seed gives the same table; MixUp shows in the batch inspector; the recipe step's results; bad configurations."
+"The regularization ladder: on digits cut to 10% rungs narrow the gap, each kept only above noise; a seed gives the same table; MixUp shows in the batch inspector; the recipe step's results; bad configurations."
 import json
 import numpy as np, pandas as pd, pytest, torch
 from nnrecipe.data import digits, load_items, subset
@@ -18,26 +18,31 @@ def one_thread():
     yield
     torch.set_num_threads(n)
 
-def test_ladder_narrows_the_gap_on_a_tenth_of_digits(tenth, one_thread):
+def test_ladder_on_a_tenth_of_digits(tenth, one_thread):
+    "The baseline overfits; regularizing rungs narrow the gap; each decision follows the keep rule and says why."
     lad = regularize_ladder(tenth, dict(epochs=10), rungs=('augment', 'weight_decay', 'mixup'),
                             candidates=dict(augment=dict(aug=dict(do_flip=False))), progress=False)
     t = lad.table
-    print(t[['rung', 'settings', 'train_loss', 'valid_loss', 'metric', 'gap', 'running_loss', 'seconds', 'kept']].round(3).to_string())
+    print(t[['rung', 'valid_loss', 'metric', 'gap', 'vs', 'gain', 'gain_lo', 'gain_hi', 'd_metric', 'kept']].round(3))
     assert t.rung.tolist() == ['baseline', 'augment', 'weight_decay', 'mixup']
     base = t.iloc[0]
     assert base.train_metric > 0.98 and base.gap > 0.15, base.to_dict()  # the baseline overfits: that is the setting
-    kept = t.iloc[1:][t.kept.iloc[1:] == True]
-    narrowed = kept[kept.gap < base.gap]
-    assert len(narrowed), t[['rung', 'train_loss', 'valid_loss', 'gap', 'metric', 'kept']].to_string()
-    assert (narrowed.metric > base.metric).all()
-    assert lad.narrowed.rung.tolist() == narrowed.rung.tolist()  # the package's reading, which the recipe step prints
-    assert any(v.startswith(f'kept {r}') and '(narrower)' in v for v in lad.gap_verdicts() for r in narrowed.rung)
-    # the recommendation is the best kept run, and it is a plain dict the builder accepts
-    assert lad.final['metric'] == t.metric[t.kept == True].max()
+    tried = t.iloc[1:]
+    narrower = tried[(tried.gap < base.gap - 0.05) & (tried.valid_loss < base.valid_loss)]
+    assert len(narrower), t[['rung', 'train_loss', 'valid_loss', 'gap', 'metric']].to_string()
+    # the rule: kept exactly when the paired loss gain's interval lies above 0 and the accuracy is not worse beyond noise
+    assert tried.kept.tolist() == ((tried.gain_lo > 0) & (tried.d_metric_hi >= 0)).tolist()
+    assert all(w.startswith('kept: ' if k else 'not kept: ') for w,k in zip(tried.why, tried.kept))
+    kept = tried[tried.kept == True]
+    assert lad.narrowed.rung.tolist() == kept[kept.gap < base.gap].rung.tolist()  # the reading the recipe step prints
+    if not len(kept): assert lad.gap_verdicts()[-1].startswith('no rung improved')
+    # the recommendation is the last kept run (the baseline when none), a plain dict the builder accepts
+    assert lad.final['kept'] == True and lad.final['rung'] == t[t.kept == True].rung.iloc[-1]
     json.dumps(lad.to_dict())
     assert regularized_learner(tenth, lad.config).config['epochs'] == 10
     # every column the ablation table promises, for every run
-    assert t[['train_loss', 'valid_loss', 'metric', 'gap', 'seconds']].notna().all().all()
+    assert t[['train_loss', 'valid_loss', 'metric', 'gap', 'seconds', 'balanced_accuracy']].notna().all().all()
+    assert tried[['gain', 'gain_lo', 'gain_hi', 'd_metric']].notna().all().all()
     assert set(t.precision) == {'fp32'}
 
 def test_same_seed_same_table(tenth, one_thread):
@@ -93,6 +98,37 @@ def test_bad_configurations(tenth):
         regularize_ladder(tenth, rungs=('dropout_more',))
     with pytest.raises(ValueError, match=r'frac=1.5'):
         regularized_learner(tenth, dict(frac=1.5))
+    with pytest.raises(ValueError, match=r"loss='dice': choose one of \['cross_entropy', 'focal', 'class_weights'\]"):
+        regularized_learner(tenth, dict(loss='dice'))
+    with pytest.raises(ValueError, match=r"metric='f1'"):
+        regularize_ladder(tenth, metric='f1')
+
+def test_imbalanced_digits_decide_on_balanced_accuracy(one_thread):
+    "One class cut to 1:10 of the others in training (validation kept): balanced accuracy, focal loss, class weights."
+    items = load_items(digits())
+    tr = items[~items.is_valid]
+    small = tr.label.value_counts().sort_index().index[3]
+    n = round(tr.label.value_counts().drop(small).median()/10)
+    cut = items.drop(tr[tr.label == small].index[n:])
+    assert cut.is_valid.sum() == items.is_valid.sum()
+    w = regularized_learner(cut, dict(loss='class_weights', size=16)).loss_func.func.weight
+    assert w.argmax().item() == 3 and w.max() > 5*w.median()  # the cut class weighs about 10x the others
+    lad = regularize_ladder(cut, dict(epochs=1, frac=0.25, size=16), rungs=('focal_loss', 'class_weights'),
+                            progress=False)
+    t = lad.table
+    print(lad.show())
+    assert lad.decided_on == 'balanced_accuracy'
+    assert t.rung.tolist() == ['baseline', 'focal_loss', 'class_weights']
+    assert t.settings.tolist()[1:] == ['loss=focal', 'loss=class_weights']
+    base = t.iloc[0]
+    for r in t.iloc[1:].itertuples():  # both reported: the balanced-accuracy difference with its interval, and why
+        assert np.isclose(r.d_metric, r.balanced_accuracy - base.balanced_accuracy)
+        assert r.d_metric_lo <= r.d_metric <= r.d_metric_hi and r.gain_lo <= r.gain <= r.gain_hi
+        assert r.why.startswith('kept: ' if r.kept else 'not kept: ') and 'balanced accuracy' in r.why
+        assert any(v.startswith(f"{r.rung} ({r.settings}): balanced accuracy") for v in lad.verdicts)
+    assert any('imbalanced, so the ladder decides on balanced accuracy and tries focal loss and class weights' in v
+               for v in lad.verdicts)
+    assert lad.final['balanced_accuracy'] >= base.balanced_accuracy or not t.kept.iloc[1:].any()
 
 def test_recipe_step(recipe_run):
     r = json.loads((recipe_run/'04_reduce_overfitting.json').read_text())
@@ -124,7 +160,7 @@ def test_every_rung_in_recipe_order(tenth, one_thread):
     for rung,key in keys.items():
         if key in changed: assert (t[t.rung.isin([rung, 'combined'])].kept == True).any(), (rung, t.to_string())
     assert not (lad.config['mixup'] and lad.config['cutmix'])
-    assert lad.final['metric'] == t.metric[t.kept == True].max()
+    assert lad.final['kept'] == True and (t.why.notna() == t.vs.notna()).all()  # every candidate says why
     # a 32-px model on 32-px images: the crop rung is skipped, and says why
     t32 = regularize_ladder(tenth, dict(epochs=1, frac=0.25, bs=16), rungs=('crop',), progress=False).table
     assert t32.rung.tolist() == ['baseline', 'crop'] and t32.note.iloc[1].startswith('skipped: the images (32 px')
