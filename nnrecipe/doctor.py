@@ -14,7 +14,7 @@ from .history import History, load_history, smooth_losses, reference_loss
 from .verdicts import Finding, Diagnosis, rounded, training_verdict
 
 # %% auto #0
-__all__ = ['unsmooth_losses', 'step_histories', 'step_findings', 'diagnose']
+__all__ = ['unsmooth_losses', 'step_histories', 'step_findings', 'chain_findings', 'diagnose']
 
 # %% ../nbs/22_doctor.ipynb #0f8e74f6
 from .baseline import SCHEDULE_SHAPES, ES_FINE, schedule_shape
@@ -288,13 +288,57 @@ def step_findings(run:Path, stem:str)->list:
         except ValueError: pass  # a results file cut short: the step is re-run
     return out
 
+# %% ../nbs/22_doctor.ipynb #3f2814e3
+from .run import LEDGER, ledger_fingerprint
+
+# %% ../nbs/22_doctor.ipynb #ffaf5dbb
+def _review_finding(run:Path, card:dict|None)->Finding|None:
+    "Review decisions in force, and whether the final model was trained with them (its card's ledger fingerprint)."
+    from nnrecipe.ledger import Ledger
+    led = Ledger(run/LEDGER)
+    n, fp = len(led.in_force()), ledger_fingerprint(led)
+    rule = "It's almost always the data: every step trains on the items with the review's decisions in force."
+    if card and card['ledger']['fingerprint'] != fp:
+        return Finding('final_model_stale', 'warning', f"the final model was trained before the review decisions in "
+                       f"force now (ledger {card['ledger']['fingerprint']} then, {fp} now; {n} decisions).", rule,
+                       f"Run steps 4 and 5 again (nnrecipe run DATA --out {run} --steps 04,05 --fresh): the final "
+                       "model then trains on the reviewed items.", dict(decisions=n), 'run')
+    if not n: return None
+    return Finding('review_applied', 'ok', f"{n} review decisions in force (ledger {fp}): every step that opened the "
+                   f"run since trained on the corrected items.", rule, "Nothing to do; review more in step 1 or 5.",
+                   dict(decisions=n), 'run')
+
+# %% ../nbs/22_doctor.ipynb #9e5fb0c9
+def _model_finding(run:Path, card:dict|None)->Finding:
+    "Whether the run has its final model, and the step that comes next."
+    rule = "The recipe ends with a model trained on all the reviewed data for an epoch count fixed in advance."
+    if card is None:
+        return Finding('no_final_model', 'info', f"no final model in {run/'models'} yet.", rule,
+                       "Step 4 (04_reduce_overfitting) trains it on every reviewed training image (final_epochs=None: "
+                       "the epoch sweep's pick).", {}, 'run')
+    v = card['validation']
+    acc = v.get('accuracy', next(iter(v.values())))
+    return Finding('final_model', 'ok', f"final model {card['model']}: {card['arch']}, {card['epochs']} epochs, "
+                   f"validation accuracy {acc:.3f} on {v['n']} images.", rule,
+                   f"Explain it in step 5 (Grad-CAM, top losses back to the review), then use it: nnrecipe predict "
+                   f"{run} IMAGES --out preds.csv.", dict(accuracy=acc, epochs=card['epochs']), 'run')
+
+# %% ../nbs/22_doctor.ipynb #1024e6d0
+def chain_findings(run, # a run folder
+                  )->list:
+    "Where a run stands along the recipe's chain: review decisions in force, the final model, what comes next."
+    run = Path(run)
+    f = run/'models'/'final_card.json'
+    card = load_results(f) if f.exists() and (run/'models'/'final.pkl').exists() else None
+    return [o for o in (_review_finding(run, card), _model_finding(run, card)) if o is not None]
+
 # %% ../nbs/22_doctor.ipynb #7fb3dfdc
 def _folder_findings(p:Path)->list:
     "A RawHistoryCallback folder, a runner's run folder (run.json), or any folder with histories below it."
     if (p/'steps.csv').exists(): return _history_findings(load_history(p))
     if (p/'run.json').exists():
         steps = load_results(p/'run.json').get('steps', [])
-        return [f for s in steps for f in step_findings(p, Path(s['notebook']).stem)]
+        return [f for s in steps for f in step_findings(p, Path(s['notebook']).stem)] + chain_findings(p)
     found = sorted(p.glob('**/steps.csv'))
     if not found:
         raise FileNotFoundError(f"No history in {p}: neither steps.csv (RawHistoryCallback) nor run.json "

@@ -144,6 +144,21 @@ def _write_text(path:Path, text:str)->Path:
     tmp.write_text(text, encoding='utf-8'); os.replace(tmp, path)
     return path
 
+# %% ../nbs/24_report.ipynb #04d73d3d
+from .doctor import chain_findings
+
+# %% ../nbs/24_report.ipynb #c8932be8
+def _card_html(run:Path)->str:
+    "The final model's card and the doctor's chain findings, as a section; '' before step 4 saved a model."
+    f = run/'models'/'final_card.json'
+    if not (f.exists() and (run/'models'/'final.pkl').exists()): return ''
+    try: card = load_results(f)
+    except ValueError: return f"<p class='note'>{_esc(f.name)} could not be read.</p>"
+    return (f"<section id='model-card'><h2>Model card</h2><p class='note'>{_esc(f.relative_to(run))}, beside the model "
+            f"{_esc(card.get('model'))}; use it with <code>nnrecipe predict {_esc(run)} IMAGES --out preds.csv"
+            "</code></p>"
+            + findings_html(chain_findings(run)) + _results_html(card) + '</section>')
+
 # %% ../nbs/24_report.ipynb #f5fef928
 def write_report(run_dir,        # a run folder written by `run_recipe` (holds run.json)
                  path=None,      # the HTML file; default `run_dir/report.html`
@@ -160,6 +175,7 @@ def write_report(run_dir,        # a run folder written by `run_recipe` (holds r
             _steps_html(steps, findings), "<h3>Parameters</h3>" + _results_html(meta.get('params', {}))]
     allf = [f for s in steps for f in findings[s['notebook']]]
     if allf: body.append("<h2>Recipe doctor</h2>" + findings_html(allf))
+    body.append(_card_html(run))
     body += [_step_html(run, s, findings[s['notebook']], used) for s in steps]
     rest = [p for p in sorted(run.glob('*.png')) if p not in used and p.stat().st_size < 5e6]
     imgs = ''.join(_b64_png(p.read_bytes()) + f"<p class='note'>{_esc(p.name)}</p>" for p in rest)

@@ -16,7 +16,7 @@ from .verdicts import Finding, TRAINING_VERDICTS
 from .report import write_report
 
 # %% auto #0
-__all__ = ['COMMANDS', 'recipe_dir', 'recipe_notebooks', 'StepFailed', 'run_recipe', 'demo', 'run', 'main']
+__all__ = ['COMMANDS', 'recipe_dir', 'recipe_notebooks', 'StepFailed', 'run_recipe', 'demo', 'run', 'predict', 'main']
 
 # %% ../nbs/25_runner.ipynb #6201e551
 def recipe_dir()->Path:
@@ -260,6 +260,28 @@ def run(data:str,                                          # folder of class fol
 
 # %% ../nbs/25_runner.ipynb #c63de22f
 COMMANDS = dict(demo=demo, run=run, train=train_main)
+
+# %% ../nbs/25_runner.ipynb #2114ed63
+@call_parse
+def predict(run_or_model:str,     # a run folder (its final model) or a model file a run saved (models/NAME.pkl)
+            images:str,           # folder of images, CSV of fname[,label], or a text file of paths
+            out:str='preds.csv',  # the CSV to write: fname, pred, prob, a probability per class, error
+            bs:int=64,            # batch size
+           ):
+    "Classify images with a model a run saved; one row per image in a CSV."
+    from nnrecipe.predict import predict as _predict
+    for p in (run_or_model, images):
+        if not Path(p).exists(): raise CliError(f"{p} does not exist: pass a run folder (or model file) and images.")
+    try: df = _predict(run_or_model, images, bs=bs)
+    except (FileNotFoundError, PermissionError, ValueError) as e: sys.exit(f"nnrecipe: {e}")
+    df.to_csv(out, index=False)
+    print(f"{len(df)} images, {int(df.error.notna().sum())} could not be decoded; predictions: {Path(out).absolute()}")
+    if 'label' in df:
+        ok = df[df.error.isna()]
+        print(f"accuracy against the CSV's labels: {(ok.pred == ok.label).mean():.4f} on {len(ok)} images")
+
+# %% ../nbs/25_runner.ipynb #0fa04f1b
+COMMANDS['predict'] = predict
 
 # %% ../nbs/25_runner.ipynb #74609a48
 def _usage(name:str|None):
