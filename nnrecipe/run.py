@@ -181,7 +181,9 @@ def train_final_model(run:Run,          # the run: its items are what the model 
                      )->tuple:          # (learner, card)
     "Train `config` on all of the run's training items for `epochs`, one-cycle; save the model and its card."
     c = {**config, 'frac': 1.0, 'epochs': int(epochs)}  # the ladder may have run on a share: the final model uses all
-    learn, m = train_final(run.items, c, epochs=int(epochs), run_dir=run.out/'04_final')
+    # a killed training resumes at its last finished epoch; a checkpoint of other items or another config is not used
+    learn, m = train_final(run.items, c, epochs=int(epochs), run_dir=run.out/'04_final',
+                           checkpoint_dir=run.out/'04_checkpoints')
     save_model(learn, run.out, name)
     card = model_card(run, learn, m, c, name)
     save_results(card, _card_path(run.out, name))

@@ -14,6 +14,7 @@ from .distributed import train_main
 from .doctor import step_findings
 from .verdicts import Finding, TRAINING_VERDICTS
 from .report import write_report
+from .run import LEDGER, ledger_fingerprint
 
 # %% auto #0
 __all__ = ['COMMANDS', 'recipe_dir', 'recipe_notebooks', 'StepFailed', 'run_recipe', 'demo', 'run', 'predict', 'main']
@@ -60,14 +61,16 @@ def _oom_hint(ename:str, evalue:str, bs)->str:
 
 # %% ../nbs/25_runner.ipynb #04d54c08
 def _done_before(out:Path, params:dict)->dict:
-    "Steps a previous run into `out` finished with the same parameters: {notebook: its row}."
+    "Steps a previous run into `out` finished with the same parameters and review decisions: {notebook: its row}."
     f = out/'run.json'
     if not f.exists(): return {}
     try: prev = load_results(f)
     except ValueError: return {}  # a run.json cut short: nothing is kept
     if prev.get('params') != json.loads(json.dumps(params)): return {}
+    # a review since then changes the items every step trains on: such steps run again
+    led = ledger_fingerprint(out/LEDGER)
     return {s['notebook']: s for s in prev.get('steps', [])
-            if s.get('status') in ('done', 'kept') and (out/s['notebook']).exists()}
+            if s.get('status') in ('done', 'kept') and (out/s['notebook']).exists() and s.get('ledger') == led}
 
 # %% ../nbs/25_runner.ipynb #2ff33fbb
 def _die_with_parent():
@@ -148,7 +151,7 @@ def _run_step(nb:Path, log:_RunLog, done:dict):
                  f"steps before it are kept in {out}, and the next run resumes here.")
     findings = step_findings(out, nb.stem)
     verdict = next((f.verdict for f in findings if f.verdict in TRAINING_VERDICTS), None)  # of its first history
-    row.update(seconds=round(time.time()-start, 1), verdict=verdict)
+    row.update(seconds=round(time.time()-start, 1), verdict=verdict, ledger=ledger_fingerprint(out/LEDGER))
     bad = _diverged(findings)
     if bad:
         row.update(status='diverged', error=bad.message)

@@ -63,6 +63,11 @@ def test_killed_mid_step_resumes_without_redoing(tmp_path, sig):
     assert res.status.tolist() == ['kept', 'done', 'done']
     assert _log(run) == ['00_fast', '01_slow', '01_slow', '02_last']  # step 0 ran once; the killed step again
     assert json.loads((run/'run.json').read_text())['steps'][0]['seconds'] > 0  # a kept step keeps its time
+    if sig == signal.SIGINT:  # a review decision since: the items change, so every step runs again
+        from nnrecipe.ledger import Ledger
+        Ledger(run/'review.jsonl').record('a.png', 'cat', 'exclude')
+        assert run_recipe(run, notebooks=nbs, progress=False).status.tolist() == ['done', 'done', 'done']
+        assert run_recipe(run, notebooks=nbs, progress=False).status.tolist() == ['kept', 'kept', 'kept']
 
 def test_nan_loss_stops_the_step_with_history_kept(tmp_path):
     nan = _nb(tmp_path/'01_nan.ipynb',
