@@ -234,7 +234,8 @@ def _check_gradients(learn, batches)->dict:
         learn.model.train(); learn.loss_func(learn.model(*xb), *yb).backward()
         dead,norms = _grad_report(learn)
     return dict(check='gradients reach every parameter group', passed=not dead and bool(norms),
-                measured=', '.join(norms) + (f"; no gradient: {', '.join(dead[:5])}" if dead else ''),
+                measured=', '.join(norms) + (f"; no gradient in {len(dead)} tensors: {', '.join(dead[:8])}"
+                                             f"{' ...' if len(dead) > 8 else ''}" if dead else ''),
                 expected='a non-zero gradient for every trainable tensor',
                 rule="neural_net_checklist: every parameter gets a gradient",
                 fix="Tensors without gradient are detached from the loss (an unused branch, a .detach() or a frozen "
@@ -264,6 +265,36 @@ def _batch_dependence(model, xb, i:int=0)->dict:
     return dict(fwd_own=d[i].item(), fwd_other=d[others].max().item(),
                 bwd_own=g[i].item(), bwd_other=g[others].max().item())
 
+# %% ../nbs/11_baseline.ipynb #46768459
+def _leaf_outputs(model, xb, k, x)->dict:
+    "Each leaf module's first output, by name, in the order the forward pass runs them (forward hooks)."
+    out,hs = {},[]
+    def hook(name):
+        def f(m, i, o):
+            if isinstance(o, torch.Tensor) and o.ndim and len(o) == len(x): out.setdefault(name, o.detach().clone())
+        return f
+    for n,m in model.named_modules():
+        if n and not any(True for _ in m.children()): hs.append(m.register_forward_hook(hook(n)))
+    try:
+        with torch.no_grad(): _output(model, xb, k, x)
+    finally:
+        for h in hs: h.remove()
+    return out
+
+# %% ../nbs/11_baseline.ipynb #c8aa2174
+def _mixing_layer(model, xb, rtol:float=1e-4)->tuple:
+    "Where samples mix when sample 0 changes: the last layer whose outputs keep them apart, the first that mixes."
+    k = _first_float(xb); x = xb[k].as_subclass(torch.Tensor)
+    x2 = x.clone(); x2[0] = torch.randn_like(x[0])*x.std() + x.mean()
+    a,b = _leaf_outputs(model, xb, k, x),_leaf_outputs(model, xb, k, x2)
+    kind,last = {n: type(m).__name__ for n,m in model.named_modules()},None
+    for n in a:
+        if n not in b or a[n].shape != b[n].shape: continue
+        d = (a[n] - b[n]).abs().flatten(1).amax(1).float()
+        if not _independent(d[0].item(), d[1:].max().item(), rtol): return last, f"{n} ({kind[n]})"
+        last = f"{n} ({kind[n]})"
+    return last, None
+
 # %% ../nbs/11_baseline.ipynb #661c7f94
 def _independent(own:float, other:float, rtol:float=1e-4)->bool:
     "The other samples moved by nothing beyond rounding, relative to the changed sample."
@@ -285,7 +316,17 @@ def _check_batch_independence(learn, batches, rtol:float=1e-4)->dict:
     return dict(row, passed=ok,
                 measured=f"forward: changing sample 0 moves the others' outputs by {m['fwd_other']:.2e} "
                 f"(its own by {m['fwd_own']:.2e}); backward: sample 0's output sends {m['bwd_other']:.2e} of gradient "
-                f"to the others' inputs ({m['bwd_own']:.2e} to its own)")
+                f"to the others' inputs ({m['bwd_own']:.2e} to its own)"
+                + ('' if ok else _where_mixed(learn, xb, rtol)))
+
+# %% ../nbs/11_baseline.ipynb #a826d7f2
+def _where_mixed(learn, xb, rtol:float=1e-4)->str:
+    "The failed check's pointer: the first layer (hooking every leaf module) whose outputs mix the samples."
+    with _restored(learn):
+        learn.model.eval(); last,first = _mixing_layer(learn.model, xb, rtol)
+    if first is None: return "; every layer's output keeps the samples apart: the mixing is in the model's last step"
+    return (f"; samples first mix in the output of layer {first}" + (f", after {last} still kept them apart: the op "
+            f"that mixes them is in {first} or between the two" if last else ": the first layer"))
 
 # %% ../nbs/11_baseline.ipynb #e1a5c822
 def _check_input_independent(learn, batches, n_steps:int=8, lr:float=1e-3)->dict:

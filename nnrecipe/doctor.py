@@ -16,6 +16,9 @@ from .verdicts import Finding, Diagnosis, rounded, training_verdict
 # %% auto #0
 __all__ = ['unsmooth_losses', 'step_histories', 'step_findings', 'diagnose']
 
+# %% ../nbs/22_doctor.ipynb #2df0c58f
+from .overfit import review_line
+
 # %% ../nbs/22_doctor.ipynb #7b7ef630
 _ES_RULE = ("No EarlyStoppingCallback under one-cycle: the schedule anneals over the epochs you asked for, a run "
             "stopped early ends mid-schedule, never annealed, and double descent means the validation loss may fall "
@@ -98,6 +101,21 @@ def _unreviewed(issues:dict, n_dec:int, where:str='')->list:
                     f"to the ledger and the next run trains on apply(items, ledger).", dict(serious, n_decisions=n_dec),
                     where)]
 
+# %% ../nbs/22_doctor.ipynb #0df9c6f7
+def _overfit_findings(res:dict, where:str='')->list:
+    "The images a failed overfit ladder could not fit, with the data's reasons: a finding that carries its files."
+    z = res.get('resisting') or []
+    if res.get('overfit') or not z: return []
+    files,expl = [r['fname'] for r in z],bool(res.get('explained'))
+    named = '; '.join(f"{'/'.join(Path(r['fname']).parts[-2:])} (label {r['label']}, predicted {r['predicted']}, loss "
+                      f"{r['loss']:.3g}{': ' + ', '.join(r['reasons']) if r.get('reasons') else ''})" for r in z[:8])
+    more = f"; and {len(z)-8} more" if len(z) > 8 else ''
+    return [Finding('cannot_fit_images', 'error', f"the overfit ladder could not fit {len(z)} training images"
+                    f"{', and the data explains every one' if expl else ''}: {named}{more}.",
+                    "If you can't overfit, it's almost always the data: look at the images the model cannot fit.",
+                    f"Review them in step 1 (relabel or exclude), one cell there: {review_line(files)}",
+                    dict(n=len(z), explained=expl), where, files)]
+
 # %% ../nbs/22_doctor.ipynb #a7932332
 def _data_findings(res:dict, where:str='')->list:
     "Unreviewed data issues, label issues and batch warnings from a look-at-the-data results dict."
@@ -107,14 +125,15 @@ def _data_findings(res:dict, where:str='')->list:
         out.append(Finding('label_issues', 'warning', f"{li['n']} of {li.get('n_checked', '?')} labels are "
                            f"contradicted with confidence by an out-of-fold model; none has been reviewed.",
                            "Go through the data and look for noisy labels: the flagged ones first.",
-                           "Review them in step 1: relabel, exclude or mark can't tell.", dict(n=int(li['n'])), where))
+                           "Review them in step 1: relabel, exclude or mark can't tell.", dict(n=int(li['n'])), where,
+                           [r['fname'] for r in li.get('top') or []]))
     warns = (res.get('batch') or {}).get('warnings') or []
     if warns:
         out.append(Finding('batch_warnings', 'warning', 'the batch the model receives: ' + '; '.join(map(str, warns)),
                            "Look at the data right before it enters the model.",
                            "Fix the pipeline (normalization, blank images, labels) before training.",
                            dict(n=len(warns)), where))
-    return out
+    return out + _overfit_findings(res, where)
 
 # %% ../nbs/22_doctor.ipynb #9538622c
 def unsmooth_losses(smoothed, beta:float=0.98)->np.ndarray:
