@@ -16,7 +16,11 @@ from .history import RawHistoryCallback, new_run_dir
 
 # %% auto #0
 __all__ = ['augmentations', 'AugmentationWarning', 'baseline_learner', 'EarlyStoppingWarning', 'lr_schedule',
-           'EarlyStoppingGuard', 'SanityChecks', 'sanity_checks', 'CPUBFloat16', 'half_precision']
+           'EarlyStoppingGuard', 'SanityChecks', 'sanity_checks', 'batch_files', 'DivergenceWitness', 'CPUBFloat16',
+           'half_precision']
+
+# %% ../nbs/11_baseline.ipynb #96277b64
+from .core import save_results
 
 # %% ../nbs/11_baseline.ipynb #22f45d8f
 def _tfm_name(t)->str:
@@ -374,6 +378,31 @@ def sanity_checks(learn:Learner,     # a fresh learner: `baseline_learner`, `rec
                 _check_input_independent(learn, batches, n_steps, lr), _check_one_batch(learn, batches, n_steps, lr)]
     finally: learn.model.train(was_training)
     return SanityChecks(rows)
+
+# %% ../nbs/11_baseline.ipynb #88d5383d
+def batch_files(dl, i:int)->list:
+    "The files of batch `i` of the epoch `dl` is iterating, in its shuffled order (fastai keeps it for the epoch)."
+    idxs,items = getattr(dl, '_DataLoader__idxs', None),getattr(getattr(dl, 'dataset', None), 'items', None)
+    if idxs is None or not isinstance(items, pd.DataFrame) or 'fname' not in items: return []
+    bs = dl.bs or 1
+    return [str(items.fname.iloc[j]) for j in list(idxs)[i*bs:(i+1)*bs]]
+
+# %% ../nbs/11_baseline.ipynb #294b7aab
+class DivergenceWitness(Callback):
+    "The step, epoch and files of the worst batch and of the first NaN/inf loss, written to `diverged.json`."
+    def __init__(self, folder=None): self.folder = folder  # default: the fit's RawHistoryCallback folder
+    def before_fit(self): self.nan,self.peak = None,None
+    def _at(self)->dict: return dict(step=int(self.train_iter), epoch=int(self.epoch), batch=int(self.iter),
+                                     loss=float(self.loss), files=batch_files(self.dl, self.iter))
+    def after_loss(self):
+        if not self.training or self.nan is not None: return
+        l = float(self.loss)
+        if not math.isfinite(l): self.nan = self._at()
+        elif self.peak is None or l > self.peak['loss']: self.peak = self._at()
+    def after_fit(self):
+        hist = next((cb for cb in self.learn.cbs if isinstance(cb, RawHistoryCallback)), None)
+        folder = self.folder or getattr(hist, 'run_dir', None)
+        if folder is not None: save_results(dict(nan=self.nan, peak=self.peak), Path(folder)/'diverged.json')
 
 # %% ../nbs/11_baseline.ipynb #7b12afc0
 def _cpu_bf16()->bool:

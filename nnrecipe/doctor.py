@@ -121,6 +121,8 @@ def _data_findings(res:dict, where:str='')->list:
     "Unreviewed data issues, label issues and batch warnings from a look-at-the-data results dict."
     n_dec, li = int(res.get('n_decisions') or 0), res.get('label_issues') or {}
     out = _unreviewed(dict(res.get('issues') or {}), n_dec, where)
+    # step 1's flagged files, when its results list them: the finding shows them and opens them in the review
+    for f in out: f.files = [r['fname'] for r in res.get('flagged') or [] if r.get('issue') in f.numbers]
     if int(li.get('n') or 0) and n_dec == 0:
         out.append(Finding('label_issues', 'warning', f"{li['n']} of {li.get('n_checked', '?')} labels are "
                            f"contradicted with confidence by an out-of-fold model; none has been reviewed.",
@@ -233,13 +235,33 @@ def _in_step(f:Finding, stem:str)->Finding:
         f.todo = "The model fits the subset: go on to step 4 (reduce overfitting) on the full training set."
     return f
 
+# %% ../nbs/22_doctor.ipynb #f62c4e46
+def _witnessed(findings:list, d:Path)->list:
+    "A diverging finding with the batch behind it: step, epoch and files from `DivergenceWitness`'s diverged.json."
+    w = d/'diverged.json'
+    if not w.exists() or not any(f.verdict == 'diverging' for f in findings): return findings
+    try: w = load_results(w)
+    except ValueError: return findings  # cut short: the history alone speaks
+    for f in findings:
+        rec = (w.get('nan') if 'nan_step' in f.numbers else None) or w.get('peak')
+        if f.verdict != 'diverging' or not rec or not rec.get('files'): continue
+        f.files = list(rec['files'])
+        f.message += (f" {'The loss turned NaN' if rec is w.get('nan') else 'The worst loss'} at step {rec['step']} "
+                      f"(epoch {rec['epoch']}, batch {rec['batch']}) on a batch of {len(f.files)} files: "
+                      f"{', '.join(Path(p).name for p in f.files[:4])}{' ...' if len(f.files) > 4 else ''}.")
+    return findings
+
+def _dir_findings(d:Path, where:str='')->list:
+    "One history folder's findings, with the batch a diverging run stopped on."
+    return _witnessed(_history_findings(load_history(d), where), d)
+
 # %% ../nbs/22_doctor.ipynb #04c49a00
 def step_findings(run:Path, stem:str)->list:
     "Findings of one runner step: its histories and its results JSON."
     out = []
     for d in step_histories(run, stem):
         rel = d.relative_to(run).as_posix()
-        try: out += _history_findings(load_history(d), stem if rel == stem else f"{stem}: {rel}")
+        try: out += _dir_findings(d, stem if rel == stem else f"{stem}: {rel}")
         except Exception as e:
             out.append(Finding('unreadable_history', 'warning', f"{d}: {type(e).__name__}: {e}", '', 'Re-run the step.',
                                {}, stem))
@@ -253,7 +275,7 @@ def step_findings(run:Path, stem:str)->list:
 # %% ../nbs/22_doctor.ipynb #7fb3dfdc
 def _folder_findings(p:Path)->list:
     "A RawHistoryCallback folder, a runner's run folder (run.json), or any folder with histories below it."
-    if (p/'steps.csv').exists(): return _history_findings(load_history(p))
+    if (p/'steps.csv').exists(): return _dir_findings(p)
     if (p/'run.json').exists():
         steps = load_results(p/'run.json').get('steps', [])
         return [f for s in steps for f in step_findings(p, Path(s['notebook']).stem)]
@@ -261,7 +283,7 @@ def _folder_findings(p:Path)->list:
     if not found:
         raise FileNotFoundError(f"No history in {p}: neither steps.csv (RawHistoryCallback) nor run.json "
                                 "(nnrecipe run) below it.")
-    return [f for s in found for f in _history_findings(load_history(s.parent), str(s.parent.relative_to(p)))]
+    return [f for s in found for f in _dir_findings(s.parent, str(s.parent.relative_to(p)))]
 
 # %% ../nbs/22_doctor.ipynb #6bfd819a
 def diagnose(source,                # a History, a fastai Learner, a RawHistoryCallback folder, or a runner's run folder
