@@ -16,8 +16,11 @@ from .history import RawHistoryCallback, new_run_dir
 
 # %% auto #0
 __all__ = ['SCHEDULE_SHAPES', 'ES_FINE', 'augmentations', 'AugmentationWarning', 'baseline_learner', 'EarlyStoppingWarning',
-           'schedule_shape', 'lr_schedule', 'EarlyStoppingGuard', 'SanityChecks', 'sanity_checks', 'CPUBFloat16',
-           'half_precision']
+           'schedule_shape', 'lr_schedule', 'EarlyStoppingGuard', 'SanityChecks', 'sanity_checks', 'batch_files',
+           'DivergenceWitness', 'CPUBFloat16', 'half_precision']
+
+# %% ../nbs/11_baseline.ipynb #96277b64
+from .core import save_results
 
 # %% ../nbs/11_baseline.ipynb #22f45d8f
 def _tfm_name(t)->str:
@@ -266,7 +269,8 @@ def _check_gradients(learn, batches)->dict:
         learn.model.train(); learn.loss_func(learn.model(*xb), *yb).backward()
         dead,norms = _grad_report(learn)
     return dict(check='gradients reach every parameter group', passed=not dead and bool(norms),
-                measured=', '.join(norms) + (f"; no gradient: {', '.join(dead[:5])}" if dead else ''),
+                measured=', '.join(norms) + (f"; no gradient in {len(dead)} tensors: {', '.join(dead[:8])}"
+                                             f"{' ...' if len(dead) > 8 else ''}" if dead else ''),
                 expected='a non-zero gradient for every trainable tensor',
                 rule="neural_net_checklist: every parameter gets a gradient",
                 fix="Tensors without gradient are detached from the loss (an unused branch, a .detach() or a frozen "
@@ -296,6 +300,36 @@ def _batch_dependence(model, xb, i:int=0)->dict:
     return dict(fwd_own=d[i].item(), fwd_other=d[others].max().item(),
                 bwd_own=g[i].item(), bwd_other=g[others].max().item())
 
+# %% ../nbs/11_baseline.ipynb #46768459
+def _leaf_outputs(model, xb, k, x)->dict:
+    "Each leaf module's first output, by name, in the order the forward pass runs them (forward hooks)."
+    out,hs = {},[]
+    def hook(name):
+        def f(m, i, o):
+            if isinstance(o, torch.Tensor) and o.ndim and len(o) == len(x): out.setdefault(name, o.detach().clone())
+        return f
+    for n,m in model.named_modules():
+        if n and not any(True for _ in m.children()): hs.append(m.register_forward_hook(hook(n)))
+    try:
+        with torch.no_grad(): _output(model, xb, k, x)
+    finally:
+        for h in hs: h.remove()
+    return out
+
+# %% ../nbs/11_baseline.ipynb #c8aa2174
+def _mixing_layer(model, xb, rtol:float=1e-4)->tuple:
+    "Where samples mix when sample 0 changes: the last layer whose outputs keep them apart, the first that mixes."
+    k = _first_float(xb); x = xb[k].as_subclass(torch.Tensor)
+    x2 = x.clone(); x2[0] = torch.randn_like(x[0])*x.std() + x.mean()
+    a,b = _leaf_outputs(model, xb, k, x),_leaf_outputs(model, xb, k, x2)
+    kind,last = {n: type(m).__name__ for n,m in model.named_modules()},None
+    for n in a:
+        if n not in b or a[n].shape != b[n].shape: continue
+        d = (a[n] - b[n]).abs().flatten(1).amax(1).float()
+        if not _independent(d[0].item(), d[1:].max().item(), rtol): return last, f"{n} ({kind[n]})"
+        last = f"{n} ({kind[n]})"
+    return last, None
+
 # %% ../nbs/11_baseline.ipynb #661c7f94
 def _independent(own:float, other:float, rtol:float=1e-4)->bool:
     "The other samples moved by nothing beyond rounding, relative to the changed sample."
@@ -317,7 +351,17 @@ def _check_batch_independence(learn, batches, rtol:float=1e-4)->dict:
     return dict(row, passed=ok,
                 measured=f"forward: changing sample 0 moves the others' outputs by {m['fwd_other']:.2e} "
                 f"(its own by {m['fwd_own']:.2e}); backward: sample 0's output sends {m['bwd_other']:.2e} of gradient "
-                f"to the others' inputs ({m['bwd_own']:.2e} to its own)")
+                f"to the others' inputs ({m['bwd_own']:.2e} to its own)"
+                + ('' if ok else _where_mixed(learn, xb, rtol)))
+
+# %% ../nbs/11_baseline.ipynb #a826d7f2
+def _where_mixed(learn, xb, rtol:float=1e-4)->str:
+    "The failed check's pointer: the first layer (hooking every leaf module) whose outputs mix the samples."
+    with _restored(learn):
+        learn.model.eval(); last,first = _mixing_layer(learn.model, xb, rtol)
+    if first is None: return "; every layer's output keeps the samples apart: the mixing is in the model's last step"
+    return (f"; samples first mix in the output of layer {first}" + (f", after {last} still kept them apart: the op "
+            f"that mixes them is in {first} or between the two" if last else ": the first layer"))
 
 # %% ../nbs/11_baseline.ipynb #e1a5c822
 def _check_input_independent(learn, batches, n_steps:int=8, lr:float=1e-3)->dict:
@@ -365,6 +409,31 @@ def sanity_checks(learn:Learner,     # a fresh learner: `baseline_learner`, `rec
                 _check_input_independent(learn, batches, n_steps, lr), _check_one_batch(learn, batches, n_steps, lr)]
     finally: learn.model.train(was_training)
     return SanityChecks(rows)
+
+# %% ../nbs/11_baseline.ipynb #88d5383d
+def batch_files(dl, i:int)->list:
+    "The files of batch `i` of the epoch `dl` is iterating, in its shuffled order (fastai keeps it for the epoch)."
+    idxs,items = getattr(dl, '_DataLoader__idxs', None),getattr(getattr(dl, 'dataset', None), 'items', None)
+    if idxs is None or not isinstance(items, pd.DataFrame) or 'fname' not in items: return []
+    bs = dl.bs or 1
+    return [str(items.fname.iloc[j]) for j in list(idxs)[i*bs:(i+1)*bs]]
+
+# %% ../nbs/11_baseline.ipynb #294b7aab
+class DivergenceWitness(Callback):
+    "The step, epoch and files of the worst batch and of the first NaN/inf loss, written to `diverged.json`."
+    def __init__(self, folder=None): self.folder = folder  # default: the fit's RawHistoryCallback folder
+    def before_fit(self): self.nan,self.peak = None,None
+    def _at(self)->dict: return dict(step=int(self.train_iter), epoch=int(self.epoch), batch=int(self.iter),
+                                     loss=float(self.loss), files=batch_files(self.dl, self.iter))
+    def after_loss(self):
+        if not self.training or self.nan is not None: return
+        l = float(self.loss)
+        if not math.isfinite(l): self.nan = self._at()
+        elif self.peak is None or l > self.peak['loss']: self.peak = self._at()
+    def after_fit(self):
+        hist = next((cb for cb in self.learn.cbs if isinstance(cb, RawHistoryCallback)), None)
+        folder = self.folder or getattr(hist, 'run_dir', None)
+        if folder is not None: save_results(dict(nan=self.nan, peak=self.peak), Path(folder)/'diverged.json')
 
 # %% ../nbs/11_baseline.ipynb #7b12afc0
 def _cpu_bf16()->bool:

@@ -16,6 +16,9 @@ from .verdicts import Finding, Diagnosis, rounded, training_verdict
 # %% auto #0
 __all__ = ['unsmooth_losses', 'step_histories', 'step_findings', 'chain_findings', 'diagnose']
 
+# %% ../nbs/22_doctor.ipynb #2df0c58f
+from .overfit import review_line
+
 # %% ../nbs/22_doctor.ipynb #0f8e74f6
 from .baseline import SCHEDULE_SHAPES, ES_FINE, schedule_shape
 from .task import TaskInfo, check_dls
@@ -114,6 +117,21 @@ def _unreviewed(issues:dict, n_dec:int, where:str='')->list:
                     f"to the ledger and the next run trains on apply(items, ledger).", dict(serious, n_decisions=n_dec),
                     where)]
 
+# %% ../nbs/22_doctor.ipynb #0df9c6f7
+def _overfit_findings(res:dict, where:str='')->list:
+    "The images a failed overfit ladder could not fit, with the data's reasons: a finding that carries its files."
+    z = res.get('resisting') or []
+    if res.get('overfit') or not z: return []
+    files,expl = [r['fname'] for r in z],bool(res.get('explained'))
+    named = '; '.join(f"{'/'.join(Path(r['fname']).parts[-2:])} (label {r['label']}, predicted {r['predicted']}, loss "
+                      f"{r['loss']:.3g}{': ' + ', '.join(r['reasons']) if r.get('reasons') else ''})" for r in z[:8])
+    more = f"; and {len(z)-8} more" if len(z) > 8 else ''
+    return [Finding('cannot_fit_images', 'error', f"the overfit ladder could not fit {len(z)} training images"
+                    f"{', and the data explains every one' if expl else ''}: {named}{more}.",
+                    "If you can't overfit, it's almost always the data: look at the images the model cannot fit.",
+                    f"Review them in step 1 (relabel or exclude), one cell there: {review_line(files)}",
+                    dict(n=len(z), explained=expl), where, files)]
+
 # %% ../nbs/22_doctor.ipynb #8b49fbd8
 _IMB_RULE = ("A metric that makes sense: with imbalanced classes accuracy can look good while the small classes fail; "
              "decide on balanced accuracy (or the metric that matters to you).")
@@ -159,19 +177,23 @@ def _learner_imbalance(learn)->list:
 def _data_findings(res:dict, where:str='')->list:
     "Unreviewed data issues, label issues and batch warnings from a look-at-the-data results dict."
     n_dec, li = int(res.get('n_decisions') or 0), res.get('label_issues') or {}
-    out = _unreviewed(dict(res.get('issues') or {}), n_dec, where) + _imbalance_results(res, where)
+    out = _unreviewed(dict(res.get('issues') or {}), n_dec, where)
+    # step 1's flagged files, when its results list them: the finding shows them and opens them in the review
+    for f in out: f.files = [r['fname'] for r in res.get('flagged') or [] if r.get('issue') in f.numbers]
+    out += _imbalance_results(res, where)
     if int(li.get('n') or 0) and n_dec == 0:
         out.append(Finding('label_issues', 'warning', f"{li['n']} of {li.get('n_checked', '?')} labels are "
                            f"contradicted with confidence by an out-of-fold model; none has been reviewed.",
                            "Go through the data and look for noisy labels: the flagged ones first.",
-                           "Review them in step 1: relabel, exclude or mark can't tell.", dict(n=int(li['n'])), where))
+                           "Review them in step 1: relabel, exclude or mark can't tell.", dict(n=int(li['n'])), where,
+                           [r['fname'] for r in li.get('top') or []]))
     warns = (res.get('batch') or {}).get('warnings') or []
     if warns:
         out.append(Finding('batch_warnings', 'warning', 'the batch the model receives: ' + '; '.join(map(str, warns)),
                            "Look at the data right before it enters the model.",
                            "Fix the pipeline (normalization, blank images, labels) before training.",
                            dict(n=len(warns)), where))
-    return out
+    return out + _overfit_findings(res, where)
 
 # %% ../nbs/22_doctor.ipynb #9538622c
 def unsmooth_losses(smoothed, beta:float=0.98)->np.ndarray:
@@ -271,13 +293,33 @@ def _in_step(f:Finding, stem:str)->Finding:
         f.todo = "The model fits the subset: go on to step 4 (reduce overfitting) on the full training set."
     return f
 
+# %% ../nbs/22_doctor.ipynb #f62c4e46
+def _witnessed(findings:list, d:Path)->list:
+    "A diverging finding with the batch behind it: step, epoch and files from `DivergenceWitness`'s diverged.json."
+    w = d/'diverged.json'
+    if not w.exists() or not any(f.verdict == 'diverging' for f in findings): return findings
+    try: w = load_results(w)
+    except ValueError: return findings  # cut short: the history alone speaks
+    for f in findings:
+        rec = (w.get('nan') if 'nan_step' in f.numbers else None) or w.get('peak')
+        if f.verdict != 'diverging' or not rec or not rec.get('files'): continue
+        f.files = list(rec['files'])
+        f.message += (f" {'The loss turned NaN' if rec is w.get('nan') else 'The worst loss'} at step {rec['step']} "
+                      f"(epoch {rec['epoch']}, batch {rec['batch']}) on a batch of {len(f.files)} files: "
+                      f"{', '.join(Path(p).name for p in f.files[:4])}{' ...' if len(f.files) > 4 else ''}.")
+    return findings
+
+def _dir_findings(d:Path, where:str='')->list:
+    "One history folder's findings, with the batch a diverging run stopped on."
+    return _witnessed(_history_findings(load_history(d), where), d)
+
 # %% ../nbs/22_doctor.ipynb #04c49a00
 def step_findings(run:Path, stem:str)->list:
     "Findings of one runner step: its histories and its results JSON."
     out = []
     for d in step_histories(run, stem):
         rel = d.relative_to(run).as_posix()
-        try: out += _history_findings(load_history(d), stem if rel == stem else f"{stem}: {rel}")
+        try: out += _dir_findings(d, stem if rel == stem else f"{stem}: {rel}")
         except Exception as e:
             out.append(Finding('unreadable_history', 'warning', f"{d}: {type(e).__name__}: {e}", '', 'Re-run the step.',
                                {}, stem))
@@ -335,7 +377,7 @@ def chain_findings(run, # a run folder
 # %% ../nbs/22_doctor.ipynb #7fb3dfdc
 def _folder_findings(p:Path)->list:
     "A RawHistoryCallback folder, a runner's run folder (run.json), or any folder with histories below it."
-    if (p/'steps.csv').exists(): return _history_findings(load_history(p))
+    if (p/'steps.csv').exists(): return _dir_findings(p)
     if (p/'run.json').exists():
         steps = load_results(p/'run.json').get('steps', [])
         return [f for s in steps for f in step_findings(p, Path(s['notebook']).stem)] + chain_findings(p)
@@ -343,7 +385,7 @@ def _folder_findings(p:Path)->list:
     if not found:
         raise FileNotFoundError(f"No history in {p}: neither steps.csv (RawHistoryCallback) nor run.json "
                                 "(nnrecipe run) below it.")
-    return [f for s in found for f in _history_findings(load_history(s.parent), str(s.parent.relative_to(p)))]
+    return [f for s in found for f in _dir_findings(s.parent, str(s.parent.relative_to(p)))]
 
 # %% ../nbs/22_doctor.ipynb #6bfd819a
 def diagnose(source,                # a History, a fastai Learner, a RawHistoryCallback folder, or a runner's run folder

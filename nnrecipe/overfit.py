@@ -18,7 +18,13 @@ from .data import digits, load_items, dataloaders, subset
 from .history import RawHistoryCallback, load_history, new_run_dir
 
 # %% auto #0
-__all__ = ['ARCHS', 'OverfitData', 'overfit_data', 'OverfitResult', 'overfit_ladder', 'plot_ladder']
+__all__ = ['ARCHS', 'OverfitData', 'overfit_data', 'OverfitResult', 'review_line', 'overfit_ladder', 'plot_resisting',
+           'plot_ladder']
+
+# %% ../nbs/12_overfit.ipynb #0ce57e73
+import hashlib, json, os, shutil, tempfile
+from .core import Checkpoints, load_results
+from .issues import thumbnail
 
 # %% ../nbs/12_overfit.ipynb #461856d8
 class _Tensors(torch.utils.data.Dataset):
@@ -44,6 +50,7 @@ def _native_size(items)->int:
 class OverfitData:
     "The ladder's data, decoded once: the largest training subset (any prefix a smaller subset) and validation images."
     x:torch.Tensor; y:torch.Tensor; x_valid:torch.Tensor; y_valid:torch.Tensor; vocab:list; size:int
+    fnames:list = None  # the files of `x`, in order (None: not known)
     @property
     def c(self)->int: return len(self.vocab)
     def __repr__(self): return (f"OverfitData({len(self.y)} training / {len(self.y_valid)} validation images, "
@@ -79,7 +86,7 @@ def overfit_data(source=None,     # items (`load_items`), folder or CSV, DataLoa
     val = val.iloc[np.sort(np.random.default_rng(seed).permutation(len(val))[:n_valid])]
     dls = dataloaders(pd.concat([sub, val]), size=size, bs=64, num_workers=0)
     (x,y),(xv,yv) = _decode(dls, dls.train_ds),_decode(dls, dls.valid_ds)
-    return OverfitData(x, y, xv, yv, list(dls.vocab), size)
+    return OverfitData(x, y, xv, yv, list(dls.vocab), size, [str(f) for f in sub.fname])
 
 # %% ../nbs/12_overfit.ipynb #d0daef88
 class _Watch(Callback):
@@ -136,6 +143,69 @@ def _fit(learn, epochs, lr, threshold, rung_dir, gate, one_cycle)->dict:
     return dict(epochs=len(watch.rows), steps=len(hist.steps), train_loss=loss, train_acc=acc,
                 overfit=bool(loss < threshold and acc >= 1), seconds=round(time.time()-t, 2), stopped=hist.stopped)
 
+# %% ../nbs/12_overfit.ipynb #9a468343
+def _resisting(learn, threshold:float)->dict:
+    "The subset's images still wrong or above the loss threshold, in eval mode: index -> (predicted class, loss)."
+    with learn.no_bar(), learn.no_logging():
+        probs,targs,losses = learn.get_preds(dl=learn.dls.valid, with_loss=True)
+    pred = probs.argmax(1)
+    bad = ((pred != targs) | (losses > threshold)).nonzero().flatten().tolist()
+    return {int(i): (int(pred[i]), float(losses[i])) for i in bad}
+
+# %% ../nbs/12_overfit.ipynb #71c7e054
+_PROOF = ('conflicting_labels', 'blank')  # issues of step 1 that no model can fit
+
+def _short(f)->str: return '/'.join(Path(f).parts[-2:])
+
+def _hash(t)->str: return hashlib.sha1(t.numpy().tobytes() if isinstance(t, torch.Tensor) else t).hexdigest()
+
+def _file_hash(f)->str|None:
+    try: return _hash(Path(f).read_bytes())
+    except OSError: return None
+
+# %% ../nbs/12_overfit.ipynb #5a697bca
+def _step1_table(findings)->pd.DataFrame|None:
+    "Step 1's flagged files (fname, issue, reason): from `DataIssues`, a table of files, or its results JSON."
+    if findings is None: return None
+    if isinstance(findings, (str, Path)): findings = load_results(findings)
+    if hasattr(findings, 'flagged'): findings = findings.flagged
+    if isinstance(findings, dict):
+        top = (findings.get('label_issues') or {}).get('top') or []
+        rows = [dict(fname=r['fname'], issue='label_issue', reason=f"an out-of-fold model says {r.get('pred')}")
+                for r in top] + list(findings.get('flagged') or [])
+        findings = pd.DataFrame(rows, columns=['fname', 'issue', 'reason'])
+    if not isinstance(findings, pd.DataFrame) or not {'fname', 'issue'} <= set(findings.columns):
+        raise TypeError("findings: pass step 1's DataIssues (find_issues), a table with fname and issue columns "
+                        f"(candidates), or its results JSON; got {type(findings).__name__}.")
+    t = findings.reindex(columns=['fname', 'issue', 'reason']).fillna('')
+    return t.assign(fname=[os.path.abspath(f) for f in t.fname])
+
+# %% ../nbs/12_overfit.ipynb #7c7af54a
+def _copies(data, i:int, pix:list)->str|None:
+    "Image `i`'s copies under other labels, in words: byte-identical files, or the same pixels once decoded."
+    js = [j for j,p in enumerate(pix) if p == pix[i] and j != i and data.y[j] != data.y[i]]
+    if not js: return None
+    j,f = js[0],(data.fnames or [None]*len(pix))
+    name = _short(f[j]) if f[j] else f'image {j}'
+    same = f[i] is not None and f[j] is not None and _file_hash(f[i]) == _file_hash(f[j])
+    more = f" and {len(js)-1} more under other labels" if len(js) > 1 else ''
+    return (f"{'byte-identical' if same else 'the same pixels as'} {name} labelled {data.vocab[int(data.y[j])]}{more}: "
+            "conflicting duplicates")
+
+# %% ../nbs/12_overfit.ipynb #6581762e
+def _reasons(data, i:int, pix:list, step1:pd.DataFrame|None=None)->tuple[list, bool]:
+    "Why image `i` may not be fit, in words, and whether that proves no model can: blank, copies, step 1's flags."
+    out,proof = [],False
+    sd = float(data.x[i].float().std())
+    if sd < 1e-3: out.append(f"blank: every pixel the same (std {sd:.4f})"); proof = True
+    c = _copies(data, i, pix)
+    if c: out.append(c); proof = True
+    f = data.fnames[i] if data.fnames else None
+    if step1 is not None and f is not None:
+        for r in step1[step1.fname == os.path.abspath(f)].itertuples():
+            out.append(f"step 1: {r.issue}" + (f" ({r.reason})" if r.reason else '')); proof |= r.issue in _PROOF
+    return out,proof
+
 # %% ../nbs/12_overfit.ipynb #2ebed466
 def _sizes(sizes, n_train:int, bs:int)->list[int]:
     "Subset sizes, largest first: by default halvings from 256 down to one batch."
@@ -160,11 +230,16 @@ def _archs(arch, larger)->list:
 def _name(arch)->str: return arch if isinstance(arch, str) else getattr(arch, '__name__', str(arch))
 
 # %% ../nbs/12_overfit.ipynb #a01cee08
+_RESIST_COLS = ['fname', 'label', 'predicted', 'loss', 'reasons', 'proof', 'rungs']
+
 class OverfitResult:
     "The rungs of an overfit ladder, what was memorised, and the verdict in words."
-    def __init__(self, table:pd.DataFrame, verdict:str, params:dict, valid:dict|None, run_dir:Path, learn=None):
+    def __init__(self, table:pd.DataFrame, verdict:str, params:dict, valid:dict|None, run_dir:Path, learn=None,
+                 resisting:pd.DataFrame=None, explained:bool=False):
         self.table,self.verdict,self.params,self.valid = table,verdict,params,valid
-        self.run_dir,self.learn = run_dir,learn
+        self.run_dir,self.learn,self.explained = run_dir,learn,explained
+        # the images the last failed rung could not fit: fname, label, predicted, loss, reasons, proof, rungs
+        self.resisting = resisting if resisting is not None else pd.DataFrame(columns=_RESIST_COLS)
     @property
     def overfit(self)->bool: return bool(len(self.table) and self.table.overfit.any())
     @property
@@ -174,8 +249,9 @@ class OverfitResult:
         return None if ok.empty else ok.sort_values('n', ascending=False).iloc[0].to_dict()
     @property
     def blames_data(self)->bool:
-        "No model tried could memorise the smallest subset."
+        "No model tried could memorise the smallest subset, or the images it could not fit are explained by the data."
         t = self.table
+        if self.explained: return True  # stopped early: the resisting images are explained by the data
         return (len(t) > 0 and not self.overfit and t.n.min() == min(self.params['sizes'])
                 and set(t.arch) == set(self.params['archs']))
     def __repr__(self): return f"OverfitResult({len(self.table)} rungs: {self.verdict})"
@@ -193,23 +269,35 @@ def _repr_html_(self:OverfitResult):
 @patch
 def plot(self:OverfitResult, ax=None, **kwargs): return plot_ladder(self, ax=ax, **kwargs)
 
+@patch
+def plot_resisting(self:OverfitResult, **kwargs): return plot_resisting(self, **kwargs)
+
 # %% ../nbs/12_overfit.ipynb #eff2156b
 @patch
 def to_dict(self:OverfitResult)->dict:
     "Plain values for JSON (NaN as None)."
     rungs = self.table.astype(object).where(self.table.notna(), None).to_dict(orient='records')
     return jsonable(dict(verdict=self.verdict, overfit=self.overfit, blames_data=self.blames_data, best=self.best,
-                         valid=self.valid, params=self.params, rungs=rungs, run_dir=str(self.run_dir)))
+                         valid=self.valid, params=self.params, rungs=rungs, run_dir=str(self.run_dir),
+                         explained=self.explained, resisting=self.resisting.to_dict(orient='records')))
 
 # %% ../nbs/12_overfit.ipynb #6bd3dee1
 @patch(as_prop=True)
 def next_step(self:OverfitResult)->str|None:
     "What to do next, when the verdict says: look at the data, or go on to step 4."
+    if self.explained:
+        return (f"Next: review those {len(self.resisting)} files in step 1 (relabel or exclude them) - "
+                f"{review_line(self.resisting.fname)} - then run this step again.")
     if self.blames_data:
         return ("Next: look at one batch exactly as the model receives it - nnrecipe.batch.inspect_batch(dls) - "
                 "and at the labels (step 1).")
     if self.overfit and self.valid and not self.valid['at_chance']:
         return "Next: the model can fit the data; reduce overfitting (step 4) on the whole training set."
+
+# %% ../nbs/12_overfit.ipynb #27bded8a
+def review_line(files, ledger:str='ledger', items:str='items')->str:
+    "One line of code for step 1's notebook (its `items` and `ledger`): the review widget on `files` only."
+    return f"review(candidates({items}[{items}.fname.isin({[str(f) for f in files]!r})]), {ledger})"
 
 # %% ../nbs/12_overfit.ipynb #8136b8b3
 def _valid(learn, data, device, normalize=False)->dict|None:
@@ -256,9 +344,34 @@ def _not_memorised(res:OverfitResult, c:int, x=None)->str:
     sd = float(x[:last['n']].std(0).mean()) if x is not None else float('nan')
     same = (f" Those {last['n']} images are all the same: their pixels vary by {sd:.4f} on average from one image to "
             f"the next (a standard deviation, on a 0-1 scale).") if sd < 1e-3 else ''
-    return (f"cannot overfit {what} with {last['arch']}: {nums}.{same} When a network cannot memorise a handful of "
+    return (f"cannot overfit {what} with {last['arch']}: {nums}.{same}{_resisters(res)} "
+            f"When a network cannot memorise a handful of "
             f"images, it's almost always the data - look at the batch inspector (nnrecipe.batch.inspect_batch): "
             f"blank or identical images, labels that do not match them, inputs not normalised.")
+
+# %% ../nbs/12_overfit.ipynb #2838eff6
+def _listed(z:pd.DataFrame, most:int=8)->str:
+    "Resisting images in words, the first `most`: file, label, predicted label, loss, and why."
+    s = '; '.join(f"{_short(r.fname)} (label {r.label}, predicted {r.predicted}, loss {r.loss:.3g}"
+                  + (f": {', '.join(r.reasons)}" if r.reasons else '') + ')' for r in z.head(most).itertuples())
+    return s + (f"; and {len(z)-most} more (the results' resisting table lists them)" if len(z) > most else '')
+
+def _resisters(res:OverfitResult, most:int=16)->str:
+    "The few images that resisted every failed rung, when there are few."
+    z = res.resisting
+    z = z[z.rungs == z.rungs.max()] if len(z) else z
+    if not 0 < len(z) <= most: return ''
+    return f" The same {len(z)} images resisted every rung that could see them: {_listed(z)}."
+
+# %% ../nbs/12_overfit.ipynb #7eaa062a
+def _explained(res:OverfitResult)->str:
+    "The verdict of a ladder stopped because the data explains every image it could not fit."
+    last,z = res.table.iloc[-1],res.resisting
+    return (f"cannot memorise {last['n']} images with {last['arch']}: {len(z)} of them resist (training accuracy "
+            f"{last['train_acc']:.1%} after {last['model_epochs']} epochs) and the data explains every one - "
+            f"{_listed(z)}. No model can fit a blank image or copies of one image under different labels, so the "
+            f"ladder stopped after {len(res.table)} rung{'s'*(len(res.table) > 1)} instead of trying larger models. "
+            "It's the data: relabel or exclude these files in step 1's review, then run this step again.")
 
 # %% ../nbs/12_overfit.ipynb #be3f9753
 def _verdict(res:OverfitResult, c:int, x=None)->str:
@@ -266,14 +379,20 @@ def _verdict(res:OverfitResult, c:int, x=None)->str:
     p = res.params
     if len(res.table)==0: return (f"nothing ran: the budget (max_steps={p['max_steps']}, "
                                   f"max_seconds={p['max_seconds']}) was spent before the first rung.")
+    if res.explained: return _explained(res)
     return _memorised(res) if res.overfit else _not_memorised(res, c, x)
 
 # %% ../nbs/12_overfit.ipynb #66415f98
 class _Rungs:
     "The overfit ladder while it climbs: its settings, the rows so far, the optimiser steps spent, the clock."
     def __init__(self, data, run_dir, device, epochs, longer, lr, bs, threshold, max_steps, max_seconds, pretrained,
-                 seed, gate, one_cycle, progress):
+                 seed, gate, one_cycle, progress, step1=None):
         store_attr(); self.rows,self.t0,self.used = [],time.time(),0
+        self.resist,self.pix,self.pending,self.explained,self.trained = {},None,None,False,0
+        # finished rungs, keyed by their settings and the data's identity: a ladder run again resumes
+        self.ck = Checkpoints(run_dir, 'rungs')
+        self.key = dict(data=_hash(torch.cat([data.x.flatten(), data.y.float()])), vocab=data.vocab, lr=lr, bs=bs,
+                        threshold=threshold, seed=seed, gate=gate, one_cycle=one_cycle, pretrained=pretrained)
 
     def budget(self)->bool:
         "Steps left, and time when it is capped."
@@ -297,20 +416,77 @@ def _rung_line(r:dict)->str:
 @patch
 def rung(self:_Rungs, learn, tip:str, n:int, arch, ep:float, done:int)->dict:
     "Train `learn` up to `ep` epochs within the steps left and record the rung; its model had `done` epochs before."
-    d,spe = self.run_dir/f'rung{len(self.rows):02d}',len(learn.dls.train)
-    r = _fit(learn, max(1, int(min(ep, (self.max_steps-self.used)//spe))), self.lr, self.threshold, d, self.gate,
-             self.one_cycle)
-    self.used += r['steps']
-    self.rows.append(dict(rung=len(self.rows), tip=tip, n=n, arch=_name(arch), epochs=r['epochs'],
-                          model_epochs=done+r['epochs'], steps=r['steps'], train_loss=r['train_loss'],
-                          train_acc=r['train_acc'], overfit=r['overfit'], seconds=r['seconds'], run_dir=str(d)))
-    if self.progress: print(_rung_line(self.rows[-1]), flush=True)
+    i,spe = len(self.rows),len(learn.dls.train)
+    ep,d = max(1, int(min(ep, (self.max_steps-self.used)//spe))),self.run_dir/f'rung{i:02d}'
+    key = dict(self.key, rung=i, tip=tip, n=n, arch=_name(arch), epochs=ep, done=done)
+    saved = self.ck.get(key); cached = saved is not None
+    m = d/f"model-{_hash(json.dumps(jsonable(key), sort_keys=True).encode())[:12]}.pth"  # this rung's weights only
+    if not cached:
+        if i and self.trained == 0: print(f"resumed at rung {i} ({tip}): rungs 0-{i-1} read from {self.ck.path}")
+        r = self.train(learn, ep, d, m)
+        saved = self.ck.put(key, dict(row=dict(rung=i, tip=tip, n=n, arch=_name(arch), epochs=r['epochs'],
+            model_epochs=done+r['epochs'], steps=r['steps'], train_loss=r['train_loss'], train_acc=r['train_acc'],
+            overfit=r['overfit'], seconds=r['seconds'], run_dir=str(d)), resist=r['resist']))
+    else: self.restore(learn, ep, saved['row']['overfit'], m)
+    r = saved['row']; self.resist[i] = {int(k): v for k,v in saved['resist'].items()}
+    self.used += r['steps']; self.rows.append(r)
+    if self.progress: print(_rung_line(r) + (' (from its checkpoint)' if cached else ''), flush=True)
     return r
+
+# %% ../nbs/12_overfit.ipynb #56bdb98b
+@patch
+def train(self:_Rungs, learn, ep:int, d:Path, m:Path)->dict:
+    "Train one rung: `_fit`'s figures, the images it could not fit, and the model's weights when it memorised."
+    if self.pending is not None and self.pending[0] is learn: self.replay()  # it continues a checkpointed rung's model
+    if d.exists(): shutil.rmtree(d)  # what a killed rung left
+    r = _fit(learn, ep, self.lr, self.threshold, d, self.gate, self.one_cycle)
+    self.trained += 1
+    if r['overfit']: torch.save(learn.model.state_dict(), m)
+    return dict(r, resist={} if r['overfit'] else _resisting(learn, self.threshold))
+
+# %% ../nbs/12_overfit.ipynb #52823e5e
+@patch
+def restore(self:_Rungs, learn, ep:int, overfit:bool, m:Path):
+    "A rung read from its checkpoint: its memorising weights loaded, else trained again if a later rung needs them."
+    self.pending = None
+    if overfit and m.exists(): learn.model.load_state_dict(torch.load(m, map_location=self.device))
+    else: self.pending = (learn, ep)
+
+@patch
+def replay(self:_Rungs):
+    "Train a checkpointed rung's model again, from the same seed, where its history is not kept: a rung continues it."
+    learn,ep = self.pending; self.pending = None
+    with tempfile.TemporaryDirectory() as t:
+        _fit(learn, ep, self.lr, self.threshold, Path(t), self.gate, self.one_cycle)
+
+# %% ../nbs/12_overfit.ipynb #f20ad656
+@patch
+def resisting(self:_Rungs)->pd.DataFrame:
+    "The images the last failed rung could not fit, the data's reasons, and in how many failed rungs each resisted."
+    failed = [k for k,r in enumerate(self.rows) if not r['overfit']]
+    if not failed: return pd.DataFrame(columns=_RESIST_COLS)
+    if self.pix is None: self.pix = [_hash(x) for x in self.data.x]
+    d,out = self.data,[]
+    by_copy = lambda kv: (self.pix[kv[0]], kv[0])  # copies of one image side by side
+    for i,(p,loss) in sorted(self.resist[failed[-1]].items(), key=by_copy):
+        why,proof = _reasons(d, i, self.pix, self.step1)
+        out.append(dict(fname=d.fnames[i] if d.fnames else f'image {i}', label=d.vocab[int(d.y[i])],
+                        predicted=d.vocab[int(p)], loss=loss, reasons=why, proof=proof,
+                        rungs=sum(i in self.resist[k] for k in failed)))
+    return pd.DataFrame(out, columns=_RESIST_COLS)
+
+@patch
+def stop(self:_Rungs, r:dict)->bool:
+    "The rung failed and the data explains every image it could not fit: no model can fit them."
+    if r['overfit']: return False
+    z = self.resisting()
+    self.explained = len(z) > 0 and bool(z.proof.all())
+    return self.explained
 
 # %% ../nbs/12_overfit.ipynb #1db3fa74
 @patch
 def climb(self:_Rungs, archs:list, sizes:list):
-    "The rungs in the recipe's order until a subset is memorised or the budget spent: the memorising learner, or None."
+    "The rungs in order until a subset is memorised, the data explains the failures, or the budget is spent."
     for ai,a in enumerate(archs):
         for si,n in enumerate(sizes if ai==0 else sizes[-1:]):
             if not self.budget(): break
@@ -319,9 +495,13 @@ def climb(self:_Rungs, archs:list, sizes:list):
             # as many steps as a rung on the largest subset: "train for a really long time"
             ep = round(self.epochs*sizes[0]/n)
             r = self.rung(learn, 'start' if ai==si==0 else 'larger model' if si==0 else 'smaller subset', n, a, ep, 0)
+            if self.stop(r): return None
             if not r['overfit'] and self.budget():
                 r = self.rung(learn, 'train longer', n, a, self.longer*ep, r['epochs'])
-            if r['overfit']: return learn
+                if self.stop(r): return None
+            if r['overfit']:
+                if self.pending is not None: self.replay()  # its weights were not saved
+                return learn
         if not self.budget(): break
 
 # %% ../nbs/12_overfit.ipynb #0d06b7ca
@@ -343,6 +523,7 @@ def overfit_ladder(source=None,           # items, folder/CSV, DataLoaders (`dat
                    gate:float=3.,         # run the eval-mode check once the running loss is below `gate` x `threshold`
                    one_cycle:bool=True,   # one-cycle schedule per rung (else a constant rate)
                    progress:bool=False,   # print one line per rung
+                   findings=None,         # step 1's: `DataIssues`, a table of flagged files, or its results JSON
                   )->OverfitResult:
     "The recipe's third step: memorise a fixed subset; failing that, train longer, a smaller subset, a larger model."
     archs = _archs(arch, larger)
@@ -352,13 +533,31 @@ def overfit_ladder(source=None,           # items, folder/CSV, DataLoaders (`dat
     sizes = _sizes(sizes, len(data.y), bs)
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(name=time.strftime('overfit-%Y%m%d-%H%M%S'))
     lad = _Rungs(data, run_dir, default_device(), epochs, longer, lr, bs, threshold, max_steps, max_seconds, pretrained,
-                 seed, gate, one_cycle, progress)
+                 seed, gate, one_cycle, progress, _step1_table(findings))
     best = lad.climb(archs, sizes)
+    if lad.rows and not lad.trained: print(f"resumed: all {len(lad.rows)} rungs read from {lad.ck.path}, none trained")
     params = lad.params(archs, sizes)
     valid = _valid(best, data, lad.device, pretrained) if best is not None else None
-    res = OverfitResult(pd.DataFrame(lad.rows), '', params, valid, run_dir, best)
+    res = OverfitResult(pd.DataFrame(lad.rows), '', params, valid, run_dir, best, lad.resisting(), lad.explained)
     res.verdict = _verdict(res, data.c, data.x)
     return res
+
+# %% ../nbs/12_overfit.ipynb #8a2a3195
+def plot_resisting(res:OverfitResult,  # from `overfit_ladder`
+                   most:int=12,          # images shown at most
+                   size:float=1.8,       # inches per image
+                  ):
+    "Thumbnails of the images the ladder could not fit: file, label, prediction, loss, the data's reason."
+    import matplotlib.pyplot as plt, textwrap
+    z = res.resisting.head(most)
+    if not len(z): return None
+    fig,axs = plt.subplots(1, len(z), figsize=(size*len(z), size*1.6), squeeze=False)
+    for ax,r in zip(axs[0], z.itertuples()):
+        im = thumbnail(r.fname, 128)
+        if im is not None: ax.imshow(im)
+        why = '\n'.join(textwrap.wrap('; '.join(r.reasons), 28)[:3])
+        ax.set_title(f"{_short(r.fname)}\n{r.label} -> {r.predicted} ({r.loss:.2g})\n{why}", fontsize=6); ax.axis('off')
+    return fig
 
 # %% ../nbs/12_overfit.ipynb #36e17119
 def _plot_rung(ax, r, marked:bool)->bool:

@@ -14,6 +14,10 @@ from .verdicts import findings_html
 # %% auto #0
 __all__ = ['write_report']
 
+# %% ../nbs/24_report.ipynb #013fd31b
+from .issues import thumbnail
+from .overfit import review_line
+
 # %% ../nbs/24_report.ipynb #5f95f5a0
 def _b64_png(data:bytes)->str: return '<img src="data:image/png;base64,' + base64.b64encode(data).decode() + '">'
 
@@ -101,6 +105,27 @@ def _plots_html(run:Path, stem:str, used:set)->str:
     imgs += [_b64_png(b) for b in _history_pngs(run, stem)]
     return '<h3>Plots</h3>' + ''.join(imgs) if imgs else ''
 
+# %% ../nbs/24_report.ipynb #29ddf398
+def _thumb_html(f, size:int=96)->str:
+    "One image file as an embedded thumbnail with its folder and name, or its name when it cannot be read."
+    im,name = thumbnail(f, size),_esc('/'.join(Path(f).parts[-2:]))
+    if im is None: return f"<figure class='thumb'><figcaption>{name} (cannot be read)</figcaption></figure>"
+    buf = io.BytesIO(); im.save(buf, format='PNG')
+    return f"<figure class='thumb' style='display:inline-block;margin:.3rem'>{_b64_png(buf.getvalue())}<figcaption " \
+           f"class='note'>{name}</figcaption></figure>"
+
+def _evidence_html(findings:list, most:int=24)->str:
+    "The images each finding rests on, as thumbnails, and the line of code that opens them in the review widget."
+    out = []
+    for f in findings:
+        fs = getattr(f, 'files', None) or []
+        if not fs: continue
+        more = f" (the first {most})" if len(fs) > most else ''
+        out.append(f"<div class='evidence'><h4>{_esc(f.verdict)}: the {len(fs)} images it rests on{more}</h4>"
+                   + ''.join(_thumb_html(p) for p in fs[:most]) + "<p class='note'>Review them in step 1's notebook, "
+                   f"one cell: <code>{html.escape(review_line(fs))}</code></p></div>")
+    return ''.join(out)
+
 # %% ../nbs/24_report.ipynb #3ce7d6ee
 def _step_html(run:Path, s:dict, findings:list, used:set)->str:
     "One step's section of the report: status, error, findings, results, what it printed, plots."
@@ -108,7 +133,7 @@ def _step_html(run:Path, s:dict, findings:list, used:set)->str:
     sec = [f"<section id='{_esc(stem)}'><h2>{_esc(_nb_title(run/s['notebook']))} <small>({_esc(s['notebook'])}, "
            f"<span class='{st}'>{st}</span>, {_esc(s.get('seconds'))} s)</small></h2>"]
     if s.get('error'): sec.append(f"<p class='failed'>{_esc(s['error'])}</p>")
-    if findings: sec.append(findings_html(findings))
+    if findings: sec.append(findings_html(findings) + _evidence_html(findings))
     res = run/f'{stem}.json'
     if res.exists():
         try: sec.append('<h3>Results</h3>' + _results_html(load_results(res)))

@@ -29,9 +29,12 @@ class Finding:
     todo:str                    # what to do next
     numbers:dict = field(default_factory=dict)
     where:str = ''              # which history or step
+    files:list = field(default_factory=list)  # the images it rests on, for thumbnails and the review widget
     def __str__(self):
+        more = ' ...' if len(self.files) > 5 else ''
+        fs = f"\n    files: {', '.join(map(str, self.files[:5]))}{more}" if self.files else ''
         return (f"[{self.severity.upper()}] {self.verdict}{f' ({self.where})' if self.where else ''}: {self.message}\n"
-                f"    rule: {self.rule}\n    next: {self.todo}")
+                f"    rule: {self.rule}\n    next: {self.todo}{fs}")
 
 # %% ../nbs/21_verdicts.ipynb #0039160d
 class Diagnosis:
