@@ -13,7 +13,7 @@ from torchvision.models.resnet import ResNet, BasicBlock
 from fastcore.basics import patch, store_attr
 from fastai.vision.all import (Callback, CancelValidException, Learner, LabelSmoothingCrossEntropy, MixUp, CutMix,
                                RandomResizedCrop, aug_transforms, set_seed)
-from .learner import WeightsUnavailable
+from .learner import WeightsUnavailable, fit_recipe
 from .data import dataloaders, subset
 from .baseline import baseline_learner, half_precision, AugmentationWarning
 from .scaling import scaled_regularization
@@ -348,7 +348,7 @@ def train_final(items:pd.DataFrame, # item table from `load_items`
     learn = regularized_learner(items, c, run_dir=run_dir, log=log)
     t = time.perf_counter()
     set_seed(c['seed'], reproducible=True)
-    with learn.no_bar(): learn.fit_one_cycle(c['epochs'], c['lr'])
+    with learn.no_bar(): fit_recipe(learn, c['epochs'], c['lr'])  # fastai's fine_tune practice if the body is frozen
     # get_preds below resets the Recorder
     learn.epoch_values = [[float(v) for v in vs] for vs in learn.recorder.values]
     m = measure_gap(learn); m.update(precision=learn.precision['mode'], seconds=time.perf_counter() - t)
