@@ -11,7 +11,7 @@ import numpy as np, pandas as pd, torch
 from fastai.vision.all import (Callback, Learner, RandTransform, Adam, EarlyStoppingCallback, ParamScheduler, to_float,
                                vision_learner, unet_learner)
 from .task import TaskInfo, check_dls, suggest_metrics
-from .learner import recipe_learner, arch_fn
+from .learner import recipe_learner, arch_fn, dls_device, to_dls_device
 from .history import RawHistoryCallback, new_run_dir
 
 # %% auto #0
@@ -401,6 +401,7 @@ def sanity_checks(learn:Learner,     # a fresh learner: `baseline_learner`, `rec
                   tol:float=0.1,     # relative tolerance of the loss-at-init check
                  )->SanityChecks:
     "Karpathy's checks before training, as neural_net_checklist has them: init, gradients, batch, input, one batch."
+    to_dls_device(learn)  # a fresh fastai Learner's model is still where it was built: run it where the batches are
     info = getattr(learn, 'task_info', None) or check_dls(learn.dls)
     batches,was_training = _batches(learn, n_batches),learn.model.training
     try:
@@ -457,7 +458,7 @@ def half_precision(learn:Learner,        # the learner to speed up
                    bf16_on_cpu:bool=False,# on a CPU, train under bfloat16 autocast (when it has bf16 instructions)
                   )->dict:               # mode ('fp16', 'bf16' or 'fp32') and a note saying what happened
     "fp16 mixed precision on CUDA; on a CPU, say plainly that fp16 is unavailable and offer bf16 autocast, or nothing."
-    dev = next(learn.model.parameters()).device
+    dev = dls_device(learn.dls) or next(learn.model.parameters()).device  # fastai trains on the DataLoaders' device
     if dev.type == 'cuda':
         learn.to_fp16()
         return dict(mode='fp16', note='fp16 mixed precision on CUDA (fastai MixedPrecision with a gradient scaler).')

@@ -15,6 +15,7 @@ from torch import Tensor
 from fastcore.basics import patch
 from fastai.vision.all import (ClassificationInterpretation, ConvLayer, DataLoader, Flatten, Learner, TensorImage,
                                flatten_check, L)
+from .learner import to_dls_device
 
 # %% auto #0
 __all__ = ['MIN_SIDE', 'small_cnn', 'Heatmaps', 'gradcam', 'draw_heatmap', 'show_gradcam', 'pointing_game', 'pointing_findings']
@@ -219,7 +220,7 @@ def _evaluating(model:nn.Module):
 def _cam_batches(learn:Learner, batches, tgt:Tensor|None, mods:list)->tuple:
     "Grad-CAM of every batch: lists of results by kind, the layer chosen on the first batch, (last block, map shape)."
     model,k = learn.model,0
-    dev = next(model.parameters()).device
+    dev = to_dls_device(learn) or next(model.parameters()).device  # where the learner trains and its batches go
     act = getattr(learn.loss_func, 'activation', None) or (lambda o: o.softmax(-1))
     res,chosen,info = {f: [] for f in ('maps','images','targets','preds','probs','labels')},None,None
     for xb,yb in batches:

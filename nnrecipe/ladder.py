@@ -14,7 +14,7 @@ from fastcore.basics import patch, store_attr
 from fastai.vision.all import (Callback, CancelValidException, Learner, LabelSmoothingCrossEntropy, MixUp, CutMix,
                                RandomResizedCrop, aug_transforms, set_seed)
 from .core import Checkpoints, jsonable
-from .learner import WeightsUnavailable
+from .learner import WeightsUnavailable, fit_recipe
 from .task import TaskInfo
 from .data import dataloaders, subset
 from .baseline import baseline_learner, half_precision, AugmentationWarning
@@ -498,8 +498,12 @@ def train_final(items:pd.DataFrame, # item table from `load_items`
     learn = regularized_learner(items, c, run_dir=run_dir, log=log)
     t = time.perf_counter()
     set_seed(c['seed'], reproducible=True)
-    resume = _resume(learn, checkpoint_dir, dict(config=c, items=_items_id(items)), c['epochs'])
-    with learn.no_bar(): learn.fit_one_cycle(c['epochs'], c['lr'], **resume)
+    # a frozen (pretrained) body trains in two fits, head then all layers, whose epochs one checkpoint cannot number
+    frozen = any(not p.requires_grad for p in learn.model.parameters())
+    if frozen and checkpoint_dir is not None:
+        print("The final training fine-tunes a pretrained body (two fits): it is not checkpointed; a kill restarts it.")
+    resume = _resume(learn, None if frozen else checkpoint_dir, dict(config=c, items=_items_id(items)), c['epochs'])
+    with learn.no_bar(): fit_recipe(learn, c['epochs'], c['lr'], **resume)  # fastai's fine_tune practice if frozen
     # get_preds below resets the Recorder; epochs read back from a checkpoint keep the values saved with them
     k = len(learn.restored_values)
     learn.epoch_values = learn.restored_values + [[float(v) for v in vs] for vs in learn.recorder.values[k:]]

@@ -12,7 +12,7 @@ from fastcore.basics import patch, store_attr
 from fastai.vision.all import (Callback, CancelFitException, CancelValidException, DataLoader, DataLoaders, Adam,
                                CrossEntropyLossFlat, accuracy, set_seed, imagenet_stats)
 from torch.optim.swa_utils import update_bn
-from .learner import recipe_learner, arch_fn
+from .learner import recipe_learner, arch_fn, fit_recipe
 from .core import default_device, jsonable
 from .data import digits, load_items, dataloaders, subset
 from .history import RawHistoryCallback, load_history, new_run_dir
@@ -125,10 +125,17 @@ def _dls(data, n, bs, device, normalize=False)->DataLoaders:
 
 # %% ../nbs/12_overfit.ipynb #eb48f5a7
 def _learner(data, n, arch, bs, pretrained, device, path):
-    "A plain classifier: no dropout (ps=0), no weight decay, no label smoothing; Adam."
-    return recipe_learner(_dls(data, n, bs, device, normalize=pretrained), arch, pretrained=pretrained, n_out=data.c,
-                          normalize=False, ps=0., wd=0., loss_func=CrossEntropyLossFlat(), metrics=accuracy,
-                          opt_func=Adam, path=path)
+    "A plain classifier: no dropout (ps=0), no weight decay, no label smoothing; Adam; every layer trains."
+    learn = recipe_learner(_dls(data, n, bs, device, normalize=pretrained), arch, pretrained=pretrained, n_out=data.c,
+                           normalize=False, ps=0., wd=0., loss_func=CrossEntropyLossFlat(), metrics=accuracy,
+                           opt_func=Adam, path=path)
+    learn.unfreeze()  # memorising a subset with a frozen pretrained body is not the recipe's test
+    return learn
+
+def _pretrained_for(archs:list, pretrained:bool|None)->bool:
+    "`pretrained`, or for None: ImageNet weights only if every model of the ladder has them cached (rungs alike)."
+    from nnrecipe.learner import cached_weights
+    return all(cached_weights(a) for a in archs) if pretrained is None else bool(pretrained)
 
 # %% ../nbs/12_overfit.ipynb #213369d0
 def _fit(learn, epochs, lr, threshold, rung_dir, gate, one_cycle)->dict:
@@ -136,7 +143,7 @@ def _fit(learn, epochs, lr, threshold, rung_dir, gate, one_cycle)->dict:
     watch,hist = _Watch(threshold, gate),RawHistoryCallback(rung_dir, tensorboard=False, grad_norm=False)
     t = time.time()
     with learn.no_bar(), learn.no_logging():  # fit's cbs are removed when it ends, whatever happens
-        if one_cycle: learn.fit_one_cycle(epochs, lr, cbs=[hist, watch])
+        if one_cycle: fit_recipe(learn, epochs, lr, cbs=[hist, watch])  # all layers train (`_learner` unfroze)
         else: learn.fit(epochs, lr, cbs=[hist, watch])
     last = watch.rows[-1] if watch.rows else {}
     loss,acc = (float('nan') if last.get(k) is None else float(last[k]) for k in ('loss', 'acc'))
@@ -517,7 +524,7 @@ def overfit_ladder(source=None,           # items, folder/CSV, DataLoaders (`dat
                    max_steps:int=3000,    # cap on the optimiser steps of all rungs together
                    max_seconds:float=None,# cap on the wall time, checked between rungs
                    size:int=None,         # image side (see `overfit_data`)
-                   pretrained:bool=False, # ImageNet weights; from scratch by default
+                   pretrained:bool=False, # ImageNet weights; None: if cached for every model; from scratch by default
                    run_dir=None,          # folder of the rungs' raw histories; default a new folder under runs/
                    seed:int=0,            # subset and training seed
                    gate:float=3.,         # run the eval-mode check once the running loss is below `gate` x `threshold`
@@ -528,6 +535,7 @@ def overfit_ladder(source=None,           # items, folder/CSV, DataLoaders (`dat
     "The recipe's third step: memorise a fixed subset; failing that, train longer, a smaller subset, a larger model."
     archs = _archs(arch, larger)
     for a in archs: arch_fn(a)  # an unknown name fails here, before any work
+    pretrained = _pretrained_for(archs, pretrained)
     data = source if isinstance(source, OverfitData) else overfit_data(
         source, n=max(sizes) if sizes is not None else 256, size=size, seed=seed)
     sizes = _sizes(sizes, len(data.y), bs)

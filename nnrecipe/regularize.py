@@ -14,7 +14,7 @@ from fastcore.basics import patch, store_attr
 from fastai.vision.all import (Callback, CancelValidException, Learner, LabelSmoothingCrossEntropy, MixUp, CutMix,
                                RandomResizedCrop, aug_transforms, set_seed, CrossEntropyLossFlat, FocalLossFlat)
 from sklearn.metrics import balanced_accuracy_score
-from .learner import WeightsUnavailable
+from .learner import WeightsUnavailable, fit_recipe, use_pretrained
 from .data import dataloaders, subset
 from .baseline import baseline_learner, half_precision, AugmentationWarning
 from .scaling import scaled_regularization
@@ -160,7 +160,8 @@ def regularized_learner(items:pd.DataFrame,  # item table from `load_items` (fna
     kw = _loss_kw(c, dls)
     with warnings.catch_warnings():  # augmentation is what this step adds on purpose
         warnings.simplefilter('ignore', AugmentationWarning)
-        learn = baseline_learner(dls, arch=_arch(c['arch']), pretrained=c['pretrained'], run_dir=_run_dir(run_dir, log),
+        pretrained = use_pretrained(_arch(c['arch']), c['pretrained'])[0]  # None: cached weights, else from scratch
+        learn = baseline_learner(dls, arch=_arch(c['arch']), pretrained=pretrained, run_dir=_run_dir(run_dir, log),
                                  log=log, cbs=cbs, wd=c['wd'], ps=c['ps'], **kw)
     learn.precision = _precision(learn, c)
     learn.config,learn.used_items = c,used
@@ -218,15 +219,15 @@ def fit_config(items:pd.DataFrame,  # item table from `load_items`
                num_workers:int=None,# as in `regularized_learner`
                validate:bool=False, # validate after every epoch (off: only the end counts)
               )->tuple:             # (learner, measures: the gap, precision that ran, seconds)
-    "Train one configuration with `fit_one_cycle(epochs, lr)` from its seed, then measure its train/validation gap."
+    "Train one configuration with `fit_recipe(learn, epochs, lr)` from its seed, then measure its train/validation gap."
     learn = regularized_learner(items, config, run_dir=run_dir, num_workers=num_workers)
     c,run,ce = learn.config,_RunningLoss(),_ValidCE()
     t,cpu = time.perf_counter(),time.process_time()
     set_seed(c['seed'], reproducible=True)
     with learn.no_bar(), learn.no_logging():
-        learn.fit_one_cycle(c['epochs'], c['lr'], cbs=[run] + ([ce] if validate else [_SkipValidation()]))
+        plan = fit_recipe(learn, c['epochs'], c['lr'], cbs=[run] + ([ce] if validate else [_SkipValidation()]))
     learn.valid_ce = ce.values if validate else None  # plain cross-entropy after every epoch
     m = measure_gap(learn)
     m.update(running_loss=run.value, precision=learn.precision['mode'], n_train=len(learn.dls.train_ds),
-             seconds=time.perf_counter() - t, cpu_seconds=time.process_time() - cpu)
+             seconds=time.perf_counter() - t, cpu_seconds=time.process_time() - cpu, fit=plan['note'])
     return learn, m

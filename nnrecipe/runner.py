@@ -224,10 +224,19 @@ def _run_command(out, data, quick:bool, fresh:bool, steps:str, note:str='', **pa
     print(f"Executed notebooks and results: {out}")
     print(f"Report: {out/'report.html'}")
 
+# %% ../nbs/25_runner.ipynb #cdb21563
+def _weights(arch:str, pretrained:bool, scratch:bool)->bool:
+    "ImageNet weights or not: --pretrained (downloaded if needed), --scratch, else only if already cached; said."
+    from nnrecipe.learner import use_pretrained
+    if pretrained and scratch: raise CliError("--pretrained and --scratch contradict each other: pass one of them.")
+    use,note = use_pretrained(arch, True if pretrained else False if scratch else None)
+    print(f"Weights: {note}")
+    return use
+
 # %% ../nbs/25_runner.ipynb #7fc42bcb
 @call_parse
 def demo(out:str='runs/demo',  # run folder, e.g. runs/NAME
-         arch:str='resnet18',  # torchvision architecture (resnet18, resnet34, ...)
+         arch:str='resnet18',  # torchvision or timm architecture (resnet18, resnet34, convnext_tiny, ...)
          size:int=None,        # image side the model sees (default: the digits' 32)
          bs:int=None,          # batch size (default 64; halve it after an out-of-memory error)
          lr:float=None,        # learning rate (default: lr_find's suggestion)
@@ -237,7 +246,7 @@ def demo(out:str='runs/demo',  # run folder, e.g. runs/NAME
          steps:str=None,       # comma-separated steps to run, by name or number (e.g. 00,02_baseline)
          full:bool=False,      # the full demo even without a GPU (quick is the default there)
         ):
-    "Run the recipe on the embedded digits (quick unless a GPU is present or --full)."
+    "Run the recipe on the embedded digits (quick unless a GPU is present or --full), from scratch."
     q = _demo_quick(quick, full)
     note = ' Quick mode (the default without a GPU; --full for the full demo).' if q and not quick else ''
     _run_command(out, None, q, fresh, steps, note, arch=arch, size=size, bs=bs, lr=lr, epochs=epochs, pretrained=False)
@@ -246,7 +255,7 @@ def demo(out:str='runs/demo',  # run folder, e.g. runs/NAME
 @call_parse
 def run(data:str,                                          # folder of class folders, or a CSV of fname,label[,is_valid]
         out:Annotated[str, dict(opt=True, required=True)], # run folder, e.g. runs/NAME
-        arch:str='resnet18',  # torchvision architecture (resnet18, resnet34, ...)
+        arch:str='resnet18',  # torchvision or timm architecture (resnet18, resnet34, convnext_tiny, ...)
         size:int=None,        # image side the model sees (default 224)
         bs:int=None,          # batch size (default 64; halve it after an out-of-memory error)
         lr:float=None,        # learning rate (default: lr_find's suggestion)
@@ -254,12 +263,13 @@ def run(data:str,                                          # folder of class fol
         quick:bool=False,     # fewer epochs and smaller subsets
         fresh:bool=False,     # run every step again, even those a previous run finished
         steps:str=None,       # comma-separated steps to run, by name or number (e.g. 00,02_baseline)
-        pretrained:bool=False, # start from ImageNet weights (cached or downloadable)
+        pretrained:bool=False, # start from ImageNet weights, downloaded if not cached (else: only if cached)
+        scratch:bool=False,   # from scratch, even if ImageNet weights are cached
        ):
     "Run the recipe on your images."
     if not Path(data).exists(): raise CliError(f"{data} does not exist: pass a folder of class folders or a CSV.")
     _run_command(out, data, quick, fresh, steps, arch=arch, size=size, bs=bs, lr=lr, epochs=epochs,
-                 pretrained=pretrained)
+                 pretrained=_weights(arch, pretrained, scratch))
 
 # %% ../nbs/25_runner.ipynb #c63de22f
 COMMANDS = dict(demo=demo, run=run, train=train_main)
