@@ -15,9 +15,9 @@ from .learner import recipe_learner, arch_fn, dls_device, to_dls_device
 from .history import RawHistoryCallback, new_run_dir
 
 # %% auto #0
-__all__ = ['SCHEDULE_SHAPES', 'ES_FINE', 'augmentations', 'AugmentationWarning', 'baseline_learner', 'EarlyStoppingWarning',
-           'schedule_shape', 'lr_schedule', 'EarlyStoppingGuard', 'SanityChecks', 'sanity_checks', 'batch_files',
-           'DivergenceWitness', 'CPUBFloat16', 'half_precision']
+__all__ = ['SCHEDULE_SHAPES', 'ES_FINE', 'augmentations', 'AugmentationWarning', 'batch_files', 'DivergenceWitness',
+           'baseline_learner', 'EarlyStoppingWarning', 'schedule_shape', 'lr_schedule', 'EarlyStoppingGuard',
+           'SanityChecks', 'sanity_checks', 'CPUBFloat16', 'half_precision']
 
 # %% ../nbs/11_baseline.ipynb #96277b64
 from .core import save_results
@@ -50,6 +50,31 @@ def _warn_augmentation(dls):
                           f"without it, e.g. nnrecipe.data.dataloaders(items, size=...) with no batch_tfms.",
                           AugmentationWarning)
 
+# %% ../nbs/11_baseline.ipynb #88d5383d
+def batch_files(dl, i:int)->list:
+    "The files of batch `i` of the epoch `dl` is iterating, in its shuffled order (fastai keeps it for the epoch)."
+    idxs,items = getattr(dl, '_DataLoader__idxs', None),getattr(getattr(dl, 'dataset', None), 'items', None)
+    if idxs is None or not isinstance(items, pd.DataFrame) or 'fname' not in items: return []
+    bs = dl.bs or 1
+    return [str(items.fname.iloc[j]) for j in list(idxs)[i*bs:(i+1)*bs]]
+
+# %% ../nbs/11_baseline.ipynb #294b7aab
+class DivergenceWitness(Callback):
+    "The step, epoch and files of the worst batch and of the first NaN/inf loss, written to `diverged.json`."
+    def __init__(self, folder=None): self.folder = folder  # default: the fit's RawHistoryCallback folder
+    def before_fit(self): self.nan,self.peak = None,None
+    def _at(self)->dict: return dict(step=int(self.train_iter), epoch=int(self.epoch), batch=int(self.iter),
+                                     loss=float(self.loss), files=batch_files(self.dl, self.iter))
+    def after_loss(self):
+        if not self.training or self.nan is not None: return
+        l = float(self.loss)
+        if not math.isfinite(l): self.nan = self._at()
+        elif self.peak is None or l > self.peak['loss']: self.peak = self._at()
+    def after_fit(self):
+        hist = next((cb for cb in self.learn.cbs if isinstance(cb, RawHistoryCallback)), None)
+        folder = self.folder or getattr(hist, 'run_dir', None)
+        if folder is not None: save_results(dict(nan=self.nan, peak=self.peak), Path(folder)/'diverged.json')
+
 # %% ../nbs/11_baseline.ipynb #e23d87ef
 def baseline_learner(dls,                  # fastai DataLoaders (nnrecipe.data.dataloaders, or your own)
                      arch='resnet18',      # torchvision model name or function; 'resnet34' is the other recipe choice
@@ -66,7 +91,8 @@ def baseline_learner(dls,                  # fastai DataLoaders (nnrecipe.data.d
     info = check_dls(dls)
     _warn_augmentation(dls)
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir()
-    cbs = list(cbs or []) + ([RawHistoryCallback(run_dir)] if log else []) + [EarlyStoppingGuard()]
+    # with the raw history, the witness of a diverging run: its step and the files of its batch (diverged.json)
+    cbs = list(cbs or []) + ([RawHistoryCallback(run_dir), DivergenceWitness()] if log else []) + [EarlyStoppingGuard()]
     kwargs.setdefault('path', run_dir)  # lr_find and learn.save write here, never into the data folder
     learner_fn = unet_learner if info.task=='segmentation' else vision_learner
     learn = recipe_learner(dls, arch, pretrained=pretrained, init=init, learner_fn=learner_fn,
@@ -410,31 +436,6 @@ def sanity_checks(learn:Learner,     # a fresh learner: `baseline_learner`, `rec
                 _check_input_independent(learn, batches, n_steps, lr), _check_one_batch(learn, batches, n_steps, lr)]
     finally: learn.model.train(was_training)
     return SanityChecks(rows)
-
-# %% ../nbs/11_baseline.ipynb #88d5383d
-def batch_files(dl, i:int)->list:
-    "The files of batch `i` of the epoch `dl` is iterating, in its shuffled order (fastai keeps it for the epoch)."
-    idxs,items = getattr(dl, '_DataLoader__idxs', None),getattr(getattr(dl, 'dataset', None), 'items', None)
-    if idxs is None or not isinstance(items, pd.DataFrame) or 'fname' not in items: return []
-    bs = dl.bs or 1
-    return [str(items.fname.iloc[j]) for j in list(idxs)[i*bs:(i+1)*bs]]
-
-# %% ../nbs/11_baseline.ipynb #294b7aab
-class DivergenceWitness(Callback):
-    "The step, epoch and files of the worst batch and of the first NaN/inf loss, written to `diverged.json`."
-    def __init__(self, folder=None): self.folder = folder  # default: the fit's RawHistoryCallback folder
-    def before_fit(self): self.nan,self.peak = None,None
-    def _at(self)->dict: return dict(step=int(self.train_iter), epoch=int(self.epoch), batch=int(self.iter),
-                                     loss=float(self.loss), files=batch_files(self.dl, self.iter))
-    def after_loss(self):
-        if not self.training or self.nan is not None: return
-        l = float(self.loss)
-        if not math.isfinite(l): self.nan = self._at()
-        elif self.peak is None or l > self.peak['loss']: self.peak = self._at()
-    def after_fit(self):
-        hist = next((cb for cb in self.learn.cbs if isinstance(cb, RawHistoryCallback)), None)
-        folder = self.folder or getattr(hist, 'run_dir', None)
-        if folder is not None: save_results(dict(nan=self.nan, peak=self.peak), Path(folder)/'diverged.json')
 
 # %% ../nbs/11_baseline.ipynb #7b12afc0
 def _cpu_bf16()->bool:

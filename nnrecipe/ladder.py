@@ -14,7 +14,7 @@ from fastcore.basics import patch, store_attr
 from fastai.vision.all import (Callback, CancelValidException, Learner, LabelSmoothingCrossEntropy, MixUp, CutMix,
                                RandomResizedCrop, aug_transforms, set_seed)
 from .core import Checkpoints, jsonable
-from .learner import WeightsUnavailable, fit_recipe
+from .learner import WeightsUnavailable, fit_recipe, use_pretrained
 from .task import TaskInfo
 from .data import dataloaders, subset
 from .baseline import baseline_learner, half_precision, AugmentationWarning
@@ -358,7 +358,7 @@ def smaller(self:_Climb):
     "The next smaller ResNet, last: kept only if it beats the best run too."
     sm = SMALLER.get(self.cur['arch'])
     if sm is None: return self.skip('smaller', f"no smaller ResNet than {self.cur['arch']} is known here.")
-    if self.cur['pretrained'] and sm == 'resnet10':
+    if use_pretrained(self.cur['arch'], self.cur['pretrained'])[0] and sm == 'resnet10':  # None: as the cache says
         return self.skip('smaller', "resnet10 has no ImageNet weights, and resnet18 is the smallest pretrained ResNet.")
     r = self.tried('smaller', dict(arch=sm), self.best, note='last choice: fewer layers')
     if r['kept']: self.adopt(r, dict(arch=sm))
