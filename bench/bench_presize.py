@@ -10,7 +10,7 @@ crop on the batch). Measured side by side:
   3. accuracy after a few epochs at 64 px, 3 seeds each way: the presized mean within the plain runs' spread.
 Run once; the machine is shared: the load average is printed with the figures. Threads: torch's default under
 OMP_NUM_THREADS (1 here).
-Usage: python bench/bench_presize.py [--epochs 4] [--size 128] [--acc-size 64]
+Usage: python bench/bench_presize.py [--epochs 4] [--size 128] [--acc-size 64] [--loader-only]
 """
 import argparse, json, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -21,6 +21,7 @@ from nnrecipe.learner import recipe_learner
 
 ap = argparse.ArgumentParser(); ap.add_argument('--epochs', type=int, default=4)
 ap.add_argument('--size', type=int, default=128); ap.add_argument('--acc-size', type=int, default=64)
+ap.add_argument('--loader-only', action='store_true', help='measure 1. only (a minute or two)')
 a = ap.parse_args()
 root = cache_dir()/'real_folder'
 if not root.exists(): subprocess.run([sys.executable, str(Path(__file__).parent/'real_folder.py')], check=True)
@@ -38,7 +39,8 @@ def epoch_loader(dl):
     return n/(time.perf_counter() - t)
 
 def dls_of(presized:bool, size:int, seed:int=0):
-    return dataloaders(items, size=size, bs=32, num_workers=0, seed=seed, presize=2. if presized else 0, cache_dir=cache)
+    return dataloaders(items, size=size, bs=32, num_workers=0, seed=seed, presize=2. if presized else 0,
+                       cache_dir=cache)
 
 load0 = os.getloadavg()
 plain, pre = dls_of(False, a.size), dls_of(True, a.size)
@@ -51,10 +53,10 @@ def fit_time(dls, epochs=1, seed=0):
     with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(epochs, 2e-3)
     return (time.perf_counter() - t)/epochs, float(learn.validate()[1])
 
-ep = dict(plain=fit_time(plain)[0], presized=fit_time(pre)[0])
-acc = {k: [fit_time(dls_of(k == 'presized', a.acc_size, s), a.epochs, s)[1] for s in range(3)]
+ep = {} if a.loader_only else dict(plain=fit_time(plain)[0], presized=fit_time(pre)[0])
+acc = {k: [] if a.loader_only else [fit_time(dls_of(k == 'presized', a.acc_size, s), a.epochs, s)[1] for s in range(3)]
        for k in ('plain', 'presized')}
-lo, hi = min(acc['plain']), max(acc['plain'])
+lo, hi = (min(acc['plain']), max(acc['plain'])) if acc['plain'] else (0, 0)
 ratio = ips['presized'][1]/ips['plain'][1]
 out = dict(name='presize_vs_per_epoch_decode', metric='loader images/s ratio, epoch 2', value=round(ratio, 2),
            goal='>= 3', passed=ratio >= 3,
@@ -63,7 +65,8 @@ out = dict(name='presize_vs_per_epoch_decode', metric='loader images/s ratio, ep
                         epoch_s_at_size={k: round(v, 1) for k, v in ep.items()}, size=a.size,
                         accuracy_3_seeds={k: [round(v, 4) for v in vs] for k, vs in acc.items()},
                         acc_size=a.acc_size, acc_epochs=a.epochs,
-                        presized_mean_within_plain_spread=lo - 1e-9 <= statistics.mean(acc['presized']) <= hi + 1e-9,
+                        presized_mean_within_plain_spread=bool(acc['presized']) and
+                            lo - 1e-9 <= statistics.mean(acc['presized']) <= hi + 1e-9,
                         load_avg_start_end=[round(load0[0], 2), round(os.getloadavg()[0], 2)],
                         threads=torch.get_num_threads(), cpus=os.cpu_count()))
 print(json.dumps(out))

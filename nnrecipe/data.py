@@ -410,12 +410,12 @@ def _cache_key(fn, side:int, bg:tuple)->str:
 # %% ../nbs/01_data.ipynb #d486364b
 def _presized(fn, side:int, bg:tuple, cache:Path)->PILImage:
     "`fn` squished to `side` x `side`, decoded once: read from `cache` when there, else decoded and written there."
-    p = cache/f'{_cache_key(fn, side, bg)}.png'
+    p = cache/f'{_cache_key(fn, side, bg)}.bmp'   # uncompressed: read with no decoding
     if p.exists(): return PILImage.create(p)
     im = open_image(fn, bg, max_side=side).resize((side, side), Image.BILINEAR)
     cache.mkdir(parents=True, exist_ok=True)
     tmp = cache/f'.{p.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp'   # then one rename: never half a file in `p`
-    im.save(tmp, format='PNG', compress_level=1)
+    im.save(tmp, format='BMP')
     os.replace(tmp, p)
     return PILImage.create(im)
 
@@ -447,7 +447,8 @@ def _pipeline(items, size, item_tfms, batch_tfms, bg:tuple, presize:float, min_s
     side = _work_side(items, size, presize) if item_tfms is None else None
     if side:
         crop = RandomResizedCropGPU(size, min_scale=min_scale, ratio=(1, 1))  # valid: the whole image, squished
-        return partial(_presized, side=side, bg=bg, cache=_presize_dir(cache, items)), [], [crop, *L(batch_tfms)], side
+        opener = partial(_presized, side=side, bg=bg, cache=_presize_dir(cache, items))
+        return opener, [], [crop, *L(batch_tfms)], side
     max_side = (max(size) if isinstance(size, (tuple, list)) else size) if item_tfms is None else None  # crops need all
     item_tfms = item_tfms if item_tfms is not None else Resize(size, method=ResizeMethod.Squish)
     return partial(_open_image, bg=bg, max_side=max_side), item_tfms, batch_tfms, None
@@ -478,7 +479,7 @@ def dataloaders(items:pd.DataFrame,  # from `load_items` (fname, label, is_valid
                 num_workers:int=None,# decoding processes; default 0 on a CPU (training needs the cores), 8 on a GPU
                 seed:int=42,         # shuffling seed
                 bg=WHITE,            # colour under transparent pixels (see `open_image`)
-                presize:float=2.,    # images >= 1.25 x `size`: decoded once at up to `presize` x `size`, cached; 0: never
+                presize:float=2.,    # images >= 1.25 x `size`: decoded once at <= `presize` x `size`, cached; 0: never
                 min_scale:float=0.75,# presized training batches: random crops of at least this share of the area
                 cache_dir=None,      # folder of presized images; default `cache_dir()/'presized'`, never in your folder
                 **kwargs,            # to `DataBlock.dataloaders`, e.g. device; a training split under `bs` is one batch

@@ -29,7 +29,9 @@ def opened(monkeypatch):
 def _epoch(dls): return [b[0].clone() for b in dls.train] + [b[0].clone() for b in dls.valid]
 
 def _snapshot(folder:Path)->dict:
-    return {str(p): (p.stat().st_mtime_ns, hashlib.sha1(p.read_bytes()).hexdigest()) for p in folder.rglob('*') if p.is_file()}
+    "Every file under `folder`: its modification time and content hash."
+    return {str(p): (p.stat().st_mtime_ns, hashlib.sha1(p.read_bytes()).hexdigest())
+            for p in folder.rglob('*') if p.is_file()}
 
 def test_cache_written_once_and_reused(real, opened, tmp_path):
     root, items = real
@@ -37,7 +39,7 @@ def test_cache_written_once_and_reused(real, opened, tmp_path):
     assert dls.presized == 48                                   # min(2 x 32, the median shorter side, 48 px)
     _epoch(dls)
     assert sorted(set(opened)) == sorted(items.fname) and len(opened) == len(items)   # each file decoded once
-    assert len(list((tmp_path/'cache').glob('*.png'))) == len(items)
+    assert len(list((tmp_path/'cache').glob('*.bmp'))) == len(items)
     opened.clear()
     _epoch(dls); _epoch(dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache'))   # a second epoch, new dls
     assert opened == []
@@ -68,7 +70,7 @@ def test_two_writers_never_leave_half_a_file(real, tmp_path):
     for t in ts: t.start()
     for t in ts: t.join()
     files = sorted((tmp_path/'cache').iterdir())
-    assert len(files) == len(items) and all(f.suffix == '.png' for f in files)   # no temporary left behind
+    assert len(files) == len(items) and all(f.suffix == '.bmp' for f in files)   # no temporary left behind
     assert {Image.open(f).size for f in files} == {(48, 48)}
 
 def test_training_crops_change_validation_does_not(real, tmp_path):
