@@ -11,7 +11,7 @@ from fastai.vision.all import Callback, CancelFitException, Learner, Normalize, 
 from fastai.callback.mixup import MixHandler
 
 # %% auto #0
-__all__ = ['BatchReport', 'inspect_batch']
+__all__ = ['BatchReport', 'inspect_batch', 'Cost', 'estimate_cost']
 
 # %% ../nbs/10_batch.ipynb #d610a80b
 class _Capture(Callback):
@@ -164,3 +164,88 @@ def inspect_batch(o,               # fastai DataLoaders or Learner
     return BatchReport(x=x, y=y, stats=_channel_stats(x), labels=pd.Series(yl, dtype=str).value_counts(),
                        warnings=_warnings(x, y, vocab, normalized), titles=_titles(yl, mix, name, len(x))[:n],
                        images=_display_images(x[:n], dls), normalized=normalized, mix=mix[0] if mix else None)
+
+# %% ../nbs/10_batch.ipynb #880fec79
+import copy, math, time
+from fastai.torch_core import no_random, to_device
+
+# %% ../nbs/10_batch.ipynb #2857bc08
+def _batch(dl, i:int):
+    "Batch `i` of `dl` built as its iterator builds it, without starting an epoch (no shuffle drawn)."
+    b = dl.do_batch([dl.do_item(j % len(dl.dataset)) for j in range(i*dl.bs, (i+1)*dl.bs)])
+    return dl.after_batch(to_device(b, dl.device))
+
+# %% ../nbs/10_batch.ipynb #88c1c25f
+def _time_batches(learn:Learner, n:int=2)->dict:
+    "Seconds per training batch: first load, later load, forward+backward; and one validation batch."
+    dls, model = learn.dls, copy.deepcopy(learn.model).to(learn.dls.device).train()  # the learner's own stays as it is
+    cuda = torch.device(dls.device or 'cpu').type == 'cuda'
+    def run(b, train:bool):
+        with torch.set_grad_enabled(train):
+            loss = learn.loss_func(model(*b[:-1]), b[-1])
+            if train: loss.backward()
+        if cuda: torch.cuda.synchronize()
+    t = []; lap = lambda: t.append(time.perf_counter())
+    with no_random(0):
+        run(_batch(dls.train, 0), True)                               # warm-up: allocations, lazy initialisation
+        lap(); bs = [_batch(dls.train, i + 1) for i in range(n)]      # first read: decoded from the files
+        lap(); [run(b, True) for b in bs]
+        lap(); _batch(dls.train, 1)                                   # second read: from the cache when presized
+        lap(); run(_batch(dls.valid, 0), False); lap()
+    return dict(load=(t[1] - t[0])/n, model=(t[2] - t[1])/n, reload=t[3] - t[2], valid=t[4] - t[3],
+                size=int(bs[0][0].shape[-1]), device=str(dls.device or 'cpu'))
+
+# %% ../nbs/10_batch.ipynb #cefb2346
+def _mins(s:float)->str: return f"{s:.0f} s" if s < 90 else f"{s/60:.1f} min" if s < 5400 else f"{s/3600:.1f} h"
+
+_SIZES = (512, 448, 384, 320, 288, 256, 224, 192, 160, 128, 112, 96, 64, 48, 32, 16)
+
+# %% ../nbs/10_batch.ipynb #5b89e4aa
+@dataclass
+class Cost:
+    "What a step's planned trainings will cost, timed before they start; the `--size` that fits the budget."
+    seconds:float     # the estimate, first decode included
+    first:float       # of which: decoding the training images once (presized: first epoch only)
+    budget:float      # seconds allowed
+    batches:int       # training batches over the plan
+    sec_batch:float   # one training batch after the first read: load, forward, backward
+    sec_first:float   # extra per training batch on the first read (decoding the files)
+    sec_valid:float   # one validation batch: load, forward
+    size:int          # the model's input side, timed
+    device:str        # where it was timed
+    fit_size:int|None # when over the budget: the largest usual side under it (None: within it, or none fits)
+    @property
+    def over(self)->bool: return self.seconds > self.budget
+    def at(self, size:int)->float:
+        "Estimated seconds at another input side: the model's share scales with the pixels, the decoding does not."
+        return self.first + (self.seconds - self.first)*(size/self.size)**2
+    @property
+    def message(self)->str:
+        head = (f"Estimated {_mins(self.seconds)}: {self.batches} training batches x {self.sec_batch:.2f} s, "
+                f"timed on {self.device} at {self.size} px")
+        if not self.over: return f"{head}; within the {_mins(self.budget)} budget."
+        fix = f"--size {self.fit_size} (about {_mins(self.at(self.fit_size))}) or " if self.fit_size else ""
+        return f"{head}: over the {_mins(self.budget)} budget. Try {fix}--quick (fewer epochs, smaller subsets)."
+    def __str__(self): return self.message
+
+# %% ../nbs/10_batch.ipynb #b39ddd97
+def estimate_cost(learn:Learner,     # the step's learner, before training
+                  epochs:int=1,      # epochs of one training on the whole training split
+                  plan:list=None,    # or several trainings: [(n_training_images, epochs), ...]
+                  budget:float=900., # seconds the step may take (15 min)
+                  n_batches:int=2,   # training batches to time, after one warm-up batch
+                  timed:Cost=None,   # reuse the timings of an earlier estimate
+                 )->Cost:
+    "Time a few batches and estimate a step's trainings: batches x seconds per batch, and the size that fits `budget`."
+    t = (dict(reload=timed.sec_batch, model=0., load=timed.sec_batch + timed.sec_first, valid=timed.sec_valid,
+              size=timed.size, device=timed.device) if timed else _time_batches(learn, n_batches))
+    tr, va = learn.dls.train, learn.dls.valid
+    plan = plan if plan is not None else [(len(tr.dataset), epochs)]
+    nb = lambda n: n//tr.bs if tr.drop_last and n >= tr.bs else math.ceil(n/tr.bs)
+    batches = sum(nb(n)*e for n,e in plan)
+    per, extra = t['model'] + t['reload'], max(0., t['load'] - t['reload'])
+    first = nb(max(n for n,_ in plan))*extra
+    secs = batches*per + sum(e for _,e in plan)*len(va)*t['valid'] + first
+    c = Cost(secs, first, budget, batches, per, extra, t['valid'], t['size'], t['device'], None)
+    c.fit_size = next((s for s in _SIZES if s < c.size and c.at(s) <= budget), None) if c.over else None
+    return c

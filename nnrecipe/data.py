@@ -396,6 +396,63 @@ def _open_image(fn, bg=WHITE, max_side:int=None)->PILImage:
     "`open_image` as fastai's `PILImage`; fails with the file's path and what to do rather than PIL's traceback."
     return PILImage.create(open_image(fn, bg, max_side))
 
+# %% ../nbs/01_data.ipynb #79aeea1d
+import hashlib, uuid
+from fastcore.foundation import L
+from fastai.vision.all import RandomResizedCropGPU
+
+# %% ../nbs/01_data.ipynb #f9a37dcf
+def _cache_key(fn, side:int, bg:tuple)->str:
+    "Name of `fn`'s presized copy: its path, byte size and modification time, the working side and the background."
+    st = os.stat(fn)
+    return hashlib.sha1(f'{os.path.abspath(fn)}|{st.st_size}|{st.st_mtime_ns}|{side}|{tuple(bg)}'.encode()).hexdigest()
+
+# %% ../nbs/01_data.ipynb #d486364b
+def _presized(fn, side:int, bg:tuple, cache:Path)->PILImage:
+    "`fn` squished to `side` x `side`, decoded once: read from `cache` when there, else decoded and written there."
+    p = cache/f'{_cache_key(fn, side, bg)}.bmp'   # uncompressed: read with no decoding
+    if p.exists(): return PILImage.create(p)
+    im = open_image(fn, bg, max_side=side).resize((side, side), Image.BILINEAR)
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = cache/f'.{p.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp'   # then one rename: never half a file in `p`
+    im.save(tmp, format='BMP')
+    os.replace(tmp, p)
+    return PILImage.create(im)
+
+# %% ../nbs/01_data.ipynb #e0d00ba1
+def _work_side(items:pd.DataFrame, size:int, presize:float, n:int=64)->int|None:
+    "Side to decode and cache images at, or None when the images are not at least 1.25 x `size` (no crop, no cache)."
+    if not presize or presize <= 1 or not isinstance(size, int): return None
+    fn = items.fname[~items.is_valid.astype(bool)]
+    sides = []
+    for f in fn.iloc[np.linspace(0, len(fn)-1, min(n, len(fn))).astype(int)]:
+        try: sides.append(min(image_size(f)))
+        except Exception: pass   # unreadable: the loader fails on it with its path and the cure
+    side = int(min(presize*size, np.median(sides))) if sides else 0
+    return side if side >= 1.25*size else None
+
+# %% ../nbs/01_data.ipynb #e30ae39d
+def _presize_dir(cache, items:pd.DataFrame)->Path:
+    "The presized cache folder: `cache`, else `cache_dir()/'presized'`; never inside a folder holding the images."
+    cache = Path(cache if cache is not None else cache_dir()/'presized').absolute()
+    roots = {Path(f).absolute().parent.parent for f in items.fname}   # class folders' parents
+    inside = sorted(str(r) for r in roots if cache == r or r in cache.parents)
+    if inside: raise ValueError(f"cache_dir={cache} is inside your image folder {inside[0]}: nnrecipe never writes "
+                                f"there. Pass a folder outside it, e.g. under the run folder (runs/NAME/presized).")
+    return cache
+
+# %% ../nbs/01_data.ipynb #23cec030
+def _pipeline(items, size, item_tfms, batch_tfms, bg:tuple, presize:float, min_scale:float, cache):
+    "Opener, item and batch transforms, and the working side (None: plain path) of `dataloaders`."
+    side = _work_side(items, size, presize) if item_tfms is None else None
+    if side:
+        crop = RandomResizedCropGPU(size, min_scale=min_scale, ratio=(1, 1))  # valid: the whole image, squished
+        opener = partial(_presized, side=side, bg=bg, cache=_presize_dir(cache, items))
+        return opener, [], [crop, *L(batch_tfms)], side
+    max_side = (max(size) if isinstance(size, (tuple, list)) else size) if item_tfms is None else None  # crops need all
+    item_tfms = item_tfms if item_tfms is not None else Resize(size, method=ResizeMethod.Squish)
+    return partial(_open_image, bg=bg, max_side=max_side), item_tfms, batch_tfms, None
+
 # %% ../nbs/01_data.ipynb #438f5012
 def _check_items(items:pd.DataFrame):
     "Refuse an item table fastai would fail on late: missing columns, one split only, labels unseen in training."
@@ -415,30 +472,31 @@ def _check_items(items:pd.DataFrame):
 
 # %% ../nbs/01_data.ipynb #dbc70613
 def dataloaders(items:pd.DataFrame,  # from `load_items` (fname, label, is_valid)
-                size:int=224,        # side images are squished to; pass the native size for small images (digits: 32)
+                size:int=224,        # side the model sees; pass the native size for small images (digits: 32)
                 bs:int=64,           # batch size
-                item_tfms=None,      # replaces the plain resize, e.g. `RandomResizedCrop(size)`
+                item_tfms=None,      # replaces the plain resize and presizing, e.g. `RandomResizedCrop(size)`
                 batch_tfms=None,     # e.g. `aug_transforms()`; none by default
                 num_workers:int=None,# decoding processes; default 0 on a CPU (training needs the cores), 8 on a GPU
                 seed:int=42,         # shuffling seed
                 bg=WHITE,            # colour under transparent pixels (see `open_image`)
+                presize:float=2.,    # images >= 1.25 x `size`: decoded once at <= `presize` x `size`, cached; 0: never
+                min_scale:float=0.75,# presized training batches: random crops of at least this share of the area
+                cache_dir=None,      # folder of presized images; default `cache_dir()/'presized'`, never in your folder
                 **kwargs,            # to `DataBlock.dataloaders`, e.g. device; a training split under `bs` is one batch
                ):
-    "fastai DataLoaders for `items`, with no augmentation unless asked for."
+    "fastai DataLoaders for `items`; images larger than `size` are presized (cached) and cropped at random in training."
     _check_items(items)
-    max_side = (max(size) if isinstance(size, (tuple, list)) else size) if item_tfms is None else None  # crops need all
-    opener = partial(_open_image, bg=bg_rgb(bg), max_side=max_side)
+    opener, item_tfms, batch_tfms, side = _pipeline(items, size, item_tfms, batch_tfms, bg_rgb(bg), presize, min_scale,
+                                                    cache_dir)
     dblock = DataBlock(blocks=(TransformBlock(type_tfms=opener, batch_tfms=IntToFloatTensor), CategoryBlock),
                        get_x=ColReader('fname'), get_y=ColReader('label'),
-                       splitter=ColSplitter('is_valid'),
-                       item_tfms=item_tfms if item_tfms is not None else Resize(size, method=ResizeMethod.Squish),
-                       batch_tfms=batch_tfms)
+                       splitter=ColSplitter('is_valid'), item_tfms=item_tfms, batch_tfms=batch_tfms)
     if num_workers is None: num_workers = min(8, os.cpu_count() or 1) if torch.cuda.is_available() else 0
     n_train = int((~items.is_valid.astype(bool)).sum())
     # else the training set has no full batch, and an epoch has 0 steps
     if n_train < bs and 'drop_last' not in kwargs: kwargs['drop_last'] = False
     dls = dblock.dataloaders(items, bs=bs, num_workers=num_workers, seed=seed, **kwargs)
-    dls.items = items
+    dls.items, dls.presized = items, side
     return dls
 
 # %% ../nbs/01_data.ipynb #3659692d
