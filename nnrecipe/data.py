@@ -479,7 +479,7 @@ def dataloaders(items:pd.DataFrame,  # from `load_items` (fname, label, is_valid
                 num_workers:int=None,# decoding processes; default 0 on a CPU (training needs the cores), 8 on a GPU
                 seed:int=42,         # shuffling seed
                 bg=WHITE,            # colour under transparent pixels (see `open_image`)
-                presize:float=2.,    # images >= 1.25 x `size`: decoded once at <= `presize` x `size`, cached; 0: never
+                presize:float=0.,    # e.g. 2: images >= 1.25 x `size` decoded once at <= 2 x `size`, cached, cropped; 0: off
                 min_scale:float=0.75,# presized training batches: random crops of at least this share of the area
                 cache_dir=None,      # folder of presized images; default `cache_dir()/'presized'`, never in your folder
                 **kwargs,            # to `DataBlock.dataloaders`, e.g. device; a training split under `bs` is one batch

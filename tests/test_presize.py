@@ -35,18 +35,18 @@ def _snapshot(folder:Path)->dict:
 
 def test_cache_written_once_and_reused(real, opened, tmp_path):
     root, items = real
-    dls = dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache')
+    dls = dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache', presize=2)
     assert dls.presized == 48                                   # min(2 x 32, the median shorter side, 48 px)
     _epoch(dls)
     assert sorted(set(opened)) == sorted(items.fname) and len(opened) == len(items)   # each file decoded once
     assert len(list((tmp_path/'cache').glob('*.bmp'))) == len(items)
     opened.clear()
-    _epoch(dls); _epoch(dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache'))   # a second epoch, new dls
+    _epoch(dls); _epoch(dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache', presize=2))   # a second epoch, new dls
     assert opened == []
 
 def test_changed_file_is_decoded_again(real, opened, tmp_path):
     root, items = real
-    dls = dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache')
+    dls = dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache', presize=2)
     _epoch(dls); opened.clear()
     f = Path(items.fname[0]); Image.new('RGB', (200, 200), 'red').save(f, format=Image.open(f).format)
     os.utime(f, ns=(f.stat().st_atime_ns, f.stat().st_mtime_ns + 10**9))
@@ -56,10 +56,10 @@ def test_changed_file_is_decoded_again(real, opened, tmp_path):
 def test_never_writes_in_the_users_folder(real, tmp_path):
     root, items = real
     before = _snapshot(root)
-    _epoch(dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache'))
+    _epoch(dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache', presize=2))
     assert _snapshot(root) == before
     with pytest.raises(ValueError, match='is inside your image folder'):
-        dataloaders(items, size=32, cache_dir=root/'icons'/'cache')
+        dataloaders(items, size=32, cache_dir=root/'icons'/'cache', presize=2)
     assert _snapshot(root) == before
 
 def test_two_writers_never_leave_half_a_file(real, tmp_path):
@@ -75,7 +75,7 @@ def test_two_writers_never_leave_half_a_file(real, tmp_path):
 
 def test_training_crops_change_validation_does_not(real, tmp_path):
     root, items = real
-    dls = dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache')
+    dls = dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache', presize=2)
     tr = dls.train.new(shuffle=False)                            # the same images in the same order each epoch
     set_seed(0)
     t1, v1 = [b[0].clone() for b in tr], [b[0].clone() for b in dls.valid]
@@ -83,13 +83,13 @@ def test_training_crops_change_validation_does_not(real, tmp_path):
     assert t1[0].shape == (8, 3, 32, 32)
     assert not any(torch.equal(a, b) for a, b in zip(t1, t2))   # a new random crop every batch and epoch
     assert all(torch.equal(a, b) for a, b in zip(v1, v2))       # validation: the whole image, squished, every time
-    off = dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache', min_scale=1.).train.new(shuffle=False)
+    off = dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache', presize=2, min_scale=1.).train.new(shuffle=False)
     assert all(torch.equal(a[0], b[0]) for a, b in zip(off, off))   # min_scale=1: no crop
 
 def test_digits_at_their_size_are_unchanged():
     items = load_items(digits())
     small = items[items.index % 8 == 0]
-    dls, plain = dataloaders(small, size=32, bs=32), dataloaders(small, size=32, bs=32, presize=0)
+    dls, plain = dataloaders(small, size=32, bs=32, presize=2), dataloaders(small, size=32, bs=32)
     assert dls.presized is None
     assert [type(t).__name__ for t in dls.train.after_batch.fs] == ['IntToFloatTensor']
     for d in ('train', 'valid'):   # the same pixels as the plain path, in the same order
