@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastai.vision.all import (Callback, Learner, RandTransform, Adam, EarlyStoppingCallback, ParamScheduler, to_float,
                                vision_learner, unet_learner)
+from fastai.torch_core import rank_distrib
 from .task import TaskInfo, check_dls, suggest_metrics
 from .learner import recipe_learner, arch_fn, dls_device, to_dls_device
 from .history import RawHistoryCallback, new_run_dir
@@ -73,7 +74,9 @@ class DivergenceWitness(Callback):
     def after_fit(self):
         hist = next((cb for cb in self.learn.cbs if isinstance(cb, RawHistoryCallback)), None)
         folder = self.folder or getattr(hist, 'run_dir', None)
-        if folder is not None: save_results(dict(nan=self.nan, peak=self.peak), Path(folder)/'diverged.json')
+        # in distributed training only the first process writes (its own batches' files)
+        if folder is not None and rank_distrib() == 0:
+            save_results(dict(nan=self.nan, peak=self.peak), Path(folder)/'diverged.json')
 
 # %% ../nbs/11_baseline.ipynb #e23d87ef
 def baseline_learner(dls,                  # fastai DataLoaders (nnrecipe.data.dataloaders, or your own)

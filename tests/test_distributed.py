@@ -53,7 +53,8 @@ def test_rank0_writes_one_history(two_procs):
     names = sorted(f.name for f in out.iterdir())
     events = [n for n in names if n.startswith('events.out.tfevents.')]
     assert len(events) == 1 and events[0].split('.')[-2] == str(res['pids'][0]), (events, res['pids'])
-    assert [n for n in names if n not in events] == ['epochs.csv', 'fits.csv', 'models', 'steps.csv', 'train.json']
+    assert [n for n in names if n not in events] == ['diverged.json', 'epochs.csv', 'fits.csv', 'models', 'steps.csv',
+                                                    'train.json']
     assert sorted(f.name for f in (out/'models').iterdir()) == ['final.pkl', 'models.json']
     assert not list(out.rglob('*.tmp'))
     assert len(pd.read_csv(out/'fits.csv')) == 1
