@@ -56,7 +56,7 @@ def _settings(change:dict)->str: return ', '.join(f"{k}={v}" for k,v in change.i
 # %% ../nbs/15_ladder.ipynb #fd21af39
 _COLS = ['rung', 'settings', 'train_loss', 'valid_loss', 'metric', 'balanced_accuracy', 'gap', 'train_metric',
          'metric_gap', 'running_loss', 'n_train', 'precision', 'seconds', 'cpu_seconds', 'vs', 'gain', 'gain_lo',
-         'gain_hi', 'd_metric', 'd_metric_lo', 'd_metric_hi', 'kept', 'why', 'note']
+         'gain_hi', 'noise', 'd_metric', 'd_metric_lo', 'd_metric_hi', 'metric_noise', 'kept', 'why', 'note']
 
 @dataclass
 class Ladder:
@@ -73,7 +73,7 @@ class Ladder:
         "Print the ablation table, why each rung was kept or not, and the findings."
         bal = ['balanced_accuracy'] if self.decided_on == 'balanced_accuracy' else []
         cols = ['rung', 'settings', 'train_loss', 'valid_loss', 'metric', *bal, 'gap', 'gain', 'gain_lo', 'gain_hi',
-                'precision', 'seconds', 'kept']
+                'noise', 'precision', 'seconds', 'kept']
         print(self.table.reindex(columns=cols).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         print('\n'.join(f"{r.rung} ({r.settings}): {r.why}" for r in self.table.itertuples() if isinstance(r.why, str)))
         if verdicts: print('\n'.join(f"- {v}" for v in self.verdicts))
@@ -191,17 +191,28 @@ def _paired(ref:dict, new:dict, y:np.ndarray, w:np.ndarray, seed:int, confidence
                 d_metric=float(dm.mean()), d_metric_lo=float(mlo), d_metric_hi=float(mhi))
 
 # %% ../nbs/15_ladder.ipynb #b47dd598
-def _decide(p:dict, metric:str, min_delta:float, confidence:float)->tuple:
-    "Kept or not, and why: the loss fell above noise, and the metric is not worse beyond noise."
+_NOISE_SEED = 1000  # the noise run trains the baseline again from seed + this, on the same images
+
+def _floors(noise:dict|None, min_delta:float)->tuple:
+    "The loss gain a rung must clear, the metric loss it may show, and the name of the first: from the seed pair."
+    if noise is None: return min_delta, 0., f"min_delta {min_delta:g}"
+    # the far ends of the seed pair's intervals: what two trainings of one configuration can differ by
+    fl = max(abs(noise['gain_lo']), abs(noise['gain_hi']))
+    fm = max(abs(noise['d_metric_lo']), abs(noise['d_metric_hi']))
+    return max(fl, min_delta), fm, (f"seed noise {fl:.3f}" if fl >= min_delta else f"min_delta {min_delta:g}")
+
+def _decide(p:dict, metric:str, min_delta:float, confidence:float, noise:dict=None)->tuple:
+    "Kept or not, and why: the loss gain's interval clears the seed noise, and the metric is not worse beyond it."
     name = 'balanced accuracy' if metric == 'balanced_accuracy' else 'accuracy'
-    s = (f"validation loss {-p['gain']:+.3f} per image against {p['vs']} ({confidence:.0%} interval "
-         f"{-p['gain_hi']:+.3f} to {-p['gain_lo']:+.3f}), {name} {p['d_metric']:+.3f} ({p['d_metric_lo']:+.3f} to "
-         f"{p['d_metric_hi']:+.3f})")
-    if p['gain_hi'] < 0: return False, f"not kept: {s}; the loss rose beyond noise"
-    if p['gain_lo'] <= min_delta:
-        return False, f"not kept: {s}; the loss did not fall by more than {min_delta} beyond noise"
-    if p['d_metric_hi'] < 0: return False, f"not kept: {s}; the loss fell, but the {name} is worse beyond noise"
-    return True, f"kept: {s}; the loss fell by more than {min_delta} beyond noise"
+    fl,fm,floor = _floors(noise, min_delta)
+    g = f"gain {p['gain']:+.3f} ({p['gain_lo']:+.3f} to {p['gain_hi']:+.3f})"
+    s = (f"(validation loss per image against {p['vs']}, {confidence:.0%} interval; {name} {p['d_metric']:+.3f}, "
+         f"{p['d_metric_lo']:+.3f} to {p['d_metric_hi']:+.3f})")
+    if p['gain_hi'] < -fl: return False, f"not kept: {g} < -{floor} {s}: the loss rose beyond noise"
+    if p['gain_lo'] <= fl: return False, f"not kept: {g} within {floor} {s}: the interval does not clear it"
+    if p['d_metric_hi'] < -fm:
+        return False, f"not kept: {g} > {floor} {s}: the loss fell, but the {name} is worse beyond noise ({fm:.3f})"
+    return True, f"kept: {g} > {floor} {s}"
 
 def _weights(y:np.ndarray, balanced:bool)->np.ndarray:
     "Per-image weights of the paired comparison: 1, or N/(C·n_class) so that each class weighs the same."
@@ -224,11 +235,11 @@ def _items_id(items:pd.DataFrame)->str:
 class _Climb:
     "The regularization ladder while it climbs: the runs so far, the configuration kept, the best run, the findings."
     def __init__(self, items, start, cand, rungs, info, metric, min_delta, confidence, run_dir, num_workers, progress,
-                 ckpt=None):
+                 ckpt=None, seed_noise=True):
         store_attr()
         self.cur,self.rows,self.verdicts,self.curve,self.best,self.i_best = dict(start),[],[],pd.DataFrame(),None,0
         self.col = 'metric' if metric == 'accuracy' else metric  # the table's column of the decision metric
-        self.items_id,self.restored,self.resumed_at = _items_id(items),[],None
+        self.items_id,self.restored,self.resumed_at,self.noise = _items_id(items),[],None,None
 
     def run(self, rung:str, change:dict, base:dict, note:str='')->dict:
         "Train `base` with `change` (one `fit_config`) and add its row to the table; a checkpointed run is read back."
@@ -256,12 +267,20 @@ def _fit(self:_Climb, rung:str, change:dict, c:dict, key:dict)->dict:
 
 @patch
 def tried(self:_Climb, rung:str, change:dict, ref:dict, note:str='')->dict:
-    "`change` on top of what was kept, kept when its paired gain over `ref` is above noise (see _decide)."
+    "`change` on top of what was kept, kept when its paired gain over `ref` clears the seed noise (see _decide)."
+    noise = self.noise_run()  # before the first decision: every decision uses the same floor
     r = self.run(rung, change, self.cur, note)
-    y = np.asarray(self.rows[0]['_y'])
-    r.update(_paired(ref, r, y, _weights(y, self.metric == 'balanced_accuracy'), self.start['seed'], self.confidence))
-    r['kept'],r['why'] = _decide(r, self.metric, self.min_delta, self.confidence)
+    r.update(self.pair(ref, r))
+    fl,fm,_ = _floors(noise, self.min_delta)
+    r.update(noise=fl, metric_noise=fm)
+    r['kept'],r['why'] = _decide(r, self.metric, self.min_delta, self.confidence, noise)
     return r
+
+@patch
+def pair(self:_Climb, ref:dict, new:dict)->dict:
+    "_paired on the validation images, weighted for the decision metric, bootstrapped from the ladder's seed."
+    y = np.asarray(self.rows[0]['_y'])
+    return _paired(ref, new, y, _weights(y, self.metric == 'balanced_accuracy'), self.start['seed'], self.confidence)
 
 # %% ../nbs/15_ladder.ipynb #2a41008e
 @patch
@@ -284,6 +303,23 @@ def baseline(self:_Climb):
     self.verdicts.append(f"baseline: training loss {b['train_loss']:.3f} (eval mode), validation loss "
                          f"{b['valid_loss']:.3f}, gap {b['gap']:+.3f}; accuracy {b['train_metric']:.3f} on training, "
                          f"{b['metric']:.3f} on validation.")
+
+@patch
+def noise_run(self:_Climb)->dict|None:
+    "The baseline again from another seed, same images, once: its paired gain is the keep rule's noise floor."
+    if not self.seed_noise or self.noise is not None: return self.noise
+    s,b = self.start['seed'] + _NOISE_SEED,self.rows[0]
+    r = self.noise = self.run('seed_noise', dict(seed=s), self.start, note='the baseline again, another seed')
+    r.update(self.pair(b, r))
+    fl,fm,_ = _floors(r, 0.)
+    r['why'] = (f"noise floor: the baseline trained again with seed {s} on the same images, gain {r['gain']:+.3f} "
+                f"({r['gain_lo']:+.3f} to {r['gain_hi']:+.3f}); a rung's interval must clear {fl:.3f}")
+    self.verdicts.append(f"seed noise: the baseline trained from seed {s} instead of {self.start['seed']} changed "
+                         f"the validation loss by {-r['gain']:+.3f} per image ({self.confidence:.0%} interval "
+                         f"{-r['gain_hi']:+.3f} to {-r['gain_lo']:+.3f}) and the {self.metric.replace('_', ' ')} by "
+                         f"{r['d_metric']:+.3f}: a rung is kept only when its gain interval lies above {fl:.3f} "
+                         "(the cost: one extra training, as long as the baseline's).")
+    return r
 
 @patch
 def learning_curve(self:_Climb, fractions, per_doubling:float):
@@ -392,8 +428,9 @@ def result(self:_Climb)->Ladder:
             lad.verdicts.append(f"{r['rung']} ({r['settings']}): {name} {r[col]:.3f} (baseline {rows[0][col]:.3f}), "
                                 f"gap {r['gap']:+.3f} (baseline {rows[0]['gap']:+.3f}); {r['why']}.")
     fin = rows[self.i_best]
-    rule = (f"rule: keep a rung only when its validation loss falls above noise, {self.confidence:.0%} bootstrap "
-            f"interval of the paired per-image gain above {self.min_delta}, and its {name} is not worse beyond noise")
+    floor = f"above the seed noise (seed {s['seed'] + _NOISE_SEED} vs {s['seed']}) and" if self.seed_noise else 'above'
+    rule = (f"rule: keep a rung only when the {self.confidence:.0%} bootstrap interval of its paired per-image "
+            f"validation-loss gain lies {floor} {self.min_delta}, and its {name} is not worse beyond that noise")
     lad.verdicts.append(f"recommended: {_settings(lad.changed) or 'the baseline as it is'}; {name} "
                         f"{rows[0][col]:.3f} -> {fin[col]:.3f}, train/valid gap {rows[0]['gap']:+.3f} -> "
                         f"{fin['gap']:+.3f} ({rule}; every run fit_one_cycle({s['epochs']}, {s['lr']}), "
@@ -412,6 +449,7 @@ def regularize_ladder(items:pd.DataFrame,     # item table from `load_items` (fn
                       min_delta:float=0.0,    # kept when the paired loss gain's interval lies above this (per image)
                       metric:str=None,        # 'accuracy' or 'balanced_accuracy'; None: balanced when imbalanced
                       confidence:float=0.95,  # of the bootstrap interval of the keep rule
+                      seed_noise:bool=True,   # train the baseline once more (seed + 1000): the rule's noise floor
                       per_doubling:float=0.01,# learning-curve gain per doubling above which more data "would help"
                       half:bool=None,         # half precision on every rung (overrides the config's `half`)
                       num_workers:int=None,   # decoding processes; None: 0 on a CPU (deterministic)
@@ -430,7 +468,8 @@ def regularize_ladder(items:pd.DataFrame,     # item table from `load_items` (fn
     if metric not in ('accuracy', 'balanced_accuracy'):
         raise ValueError(f"metric={metric!r}: the ladder decides on 'accuracy' or 'balanced_accuracy'.")
     ckpt = Checkpoints(checkpoint_dir, 'ladder') if checkpoint_dir is not None else None
-    climb = _Climb(items, start, cand, rungs, info, metric, min_delta, confidence, run_dir, num_workers, progress, ckpt)
+    climb = _Climb(items, start, cand, rungs, info, metric, min_delta, confidence, run_dir, num_workers, progress, ckpt,
+                   seed_noise)
     climb.baseline()
     climb.verdicts.append(_balance_verdict(info, metric, rungs))
     if 'data' in rungs: climb.learning_curve(fractions, per_doubling)

@@ -5,7 +5,7 @@ from nnrecipe.data import digits, load_items, subset
 from nnrecipe.ladder import regularize_ladder
 
 TINY = dict(epochs=1, frac=0.25, bs=16, size=16)  # 36 training images at 16 px: about a second a run
-RUNGS = ('weight_decay', 'label_smoothing')       # with the baseline: a three-run ladder
+RUNGS = ('weight_decay', 'label_smoothing')       # with the baseline and its seed-noise run: a four-run ladder
 
 def tenth():
     items = load_items(digits())
@@ -37,11 +37,11 @@ def _kill_after_first_run(ck):
 
 def test_sigkilled_ladder_resumes(tmp_path, one_thread, capsys):
     rc,done = _kill_after_first_run(tmp_path/'ck')
-    assert rc == -signal.SIGKILL and 1 <= done < 3
+    assert rc == -signal.SIGKILL and 1 <= done < 4
     items = tenth()
     resumed = regularize_ladder(items, TINY, rungs=RUNGS, checkpoint_dir=tmp_path/'ck')
     out = capsys.readouterr().out
-    nxt = ['baseline', *RUNGS][done]  # the first run the killed process had not finished
+    nxt = ['baseline', 'seed_noise', *RUNGS][done]  # the first run the killed process had not finished
     assert f"resumed at rung {nxt}" in out and f"{done} finished run(s) restored" in out, out
     whole = regularize_ladder(items, TINY, rungs=RUNGS, progress=False)
     cols = [c for c in whole.table if c not in ('seconds', 'cpu_seconds')]

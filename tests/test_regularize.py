@@ -20,8 +20,9 @@ def one_thread():
 
 def test_ladder_on_a_tenth_of_digits(tenth, one_thread):
     "The baseline overfits; regularizing rungs narrow the gap; each decision follows the keep rule and says why."
+    # seed_noise=False: the seed pair would add a 10-epoch run (15 s); the tiny ladders below check it
     lad = regularize_ladder(tenth, dict(epochs=10), rungs=('augment', 'weight_decay', 'mixup'),
-                            candidates=dict(augment=dict(aug=dict(do_flip=False))), progress=False)
+                            candidates=dict(augment=dict(aug=dict(do_flip=False))), progress=False, seed_noise=False)
     t = lad.table
     print(t[['rung', 'valid_loss', 'metric', 'gap', 'vs', 'gain', 'gain_lo', 'gain_hi', 'd_metric', 'kept']].round(3))
     assert t.rung.tolist() == ['baseline', 'augment', 'weight_decay', 'mixup']
@@ -32,6 +33,7 @@ def test_ladder_on_a_tenth_of_digits(tenth, one_thread):
     assert len(narrower), t[['rung', 'train_loss', 'valid_loss', 'gap', 'metric']].to_string()
     # the rule: kept exactly when the paired loss gain's interval lies above 0 and the accuracy is not worse beyond noise
     assert tried.kept.tolist() == ((tried.gain_lo > 0) & (tried.d_metric_hi >= 0)).tolist()
+    assert (tried.noise == 0).all() and (tried.metric_noise == 0).all()  # no seed pair: the interval alone decides
     assert all(w.startswith('kept: ' if k else 'not kept: ') for w,k in zip(tried.why, tried.kept))
     kept = tried[tried.kept == True]
     assert lad.narrowed.rung.tolist() == kept[kept.gap < base.gap].rung.tolist()  # the reading the recipe step prints
@@ -48,7 +50,7 @@ def test_ladder_on_a_tenth_of_digits(tenth, one_thread):
 def test_same_seed_same_table(tenth, one_thread):
     "A short ladder, twice from the same seed: the same numbers and decisions (seconds excepted)."
     run = lambda: regularize_ladder(tenth, dict(epochs=3, frac=0.5), rungs=('data', 'label_smoothing'), fractions=(0.5,),
-                                    progress=False).table
+                                    progress=False, seed_noise=False).table  # the seed pair: see test_ladder_resume
     a,b = run(),run()
     cols = ['train_loss', 'valid_loss', 'metric', 'gap', 'train_metric', 'running_loss']
     assert a.rung.tolist() == b.rung.tolist() == ['baseline', 'data', 'label_smoothing']
@@ -118,10 +120,17 @@ def test_imbalanced_digits_decide_on_balanced_accuracy(one_thread):
     t = lad.table
     print(lad.show())
     assert lad.decided_on == 'balanced_accuracy'
-    assert t.rung.tolist() == ['baseline', 'focal_loss', 'class_weights']
-    assert t.settings.tolist()[1:] == ['loss=focal', 'loss=class_weights']
-    base = t.iloc[0]
-    for r in t.iloc[1:].itertuples():  # both reported: the balanced-accuracy difference with its interval, and why
+    assert t.rung.tolist() == ['baseline', 'seed_noise', 'focal_loss', 'class_weights']
+    assert t.settings.tolist()[1:] == ['seed=1042', 'loss=focal', 'loss=class_weights']
+    base,nz = t.iloc[0],t.iloc[1]
+    # the seed pair in the decision's units: its metric difference is the balanced accuracies'; its far end the floor
+    assert np.isclose(nz.d_metric, nz.balanced_accuracy - base.balanced_accuracy) and nz.vs == 'baseline'
+    tried = t.iloc[2:]
+    assert np.allclose(tried.noise, max(abs(nz.gain_lo), abs(nz.gain_hi)))
+    assert np.allclose(tried.metric_noise, max(abs(nz.d_metric_lo), abs(nz.d_metric_hi)))
+    assert tried.kept.tolist() == ((tried.gain_lo > tried.noise) & (tried.d_metric_hi >= -tried.metric_noise)).tolist()
+    assert any(v.startswith('seed noise: the baseline trained from seed 1042 instead of 42') for v in lad.verdicts)
+    for r in tried.itertuples():  # both reported: the balanced-accuracy difference with its interval, and why
         assert np.isclose(r.d_metric, r.balanced_accuracy - base.balanced_accuracy)
         assert r.d_metric_lo <= r.d_metric <= r.d_metric_hi and r.gain_lo <= r.gain <= r.gain_hi
         assert r.why.startswith('kept: ' if r.kept else 'not kept: ') and 'balanced accuracy' in r.why
@@ -134,7 +143,7 @@ def test_recipe_step(recipe_run):
     r = json.loads((recipe_run/'04_reduce_overfitting.json').read_text())
     assert r['n_train'] == 144 and r['n_valid'] == 359 and r['train_frac'] == 0.1
     t = pd.DataFrame(r['table'])
-    assert t.rung.tolist()[0] == 'baseline' and set(t.rung) <= {'baseline', *RUNGS}
+    assert t.rung.tolist()[0] == 'baseline' and set(t.rung) <= {'baseline', 'seed_noise', *RUNGS}
     for col in ('rung', 'settings', 'train_loss', 'valid_loss', 'metric', 'gap', 'seconds', 'kept', 'precision'): assert col in t
     assert np.allclose(t.gap, t.valid_loss - t.train_loss)
     assert len(r['curve']) >= 2 and any('more data' in v for v in r['verdicts'])
@@ -147,9 +156,11 @@ def test_every_rung_in_recipe_order(tenth, one_thread):
     "All rungs, one cheap epoch each: the order, the crop rung for images larger than the input, the smaller model last, and a config that holds exactly what was kept."
     lad = regularize_ladder(tenth, dict(epochs=1, frac=0.25, bs=16, size=16), fractions=(0.5,), progress=False)
     t = lad.table
-    order = [r for r in ['baseline', *RUNGS] if r in set(t.rung)]
+    # the seed-noise run comes once, before the first candidate: after the learning curve's diagnostic points
+    order = [r for r in ['baseline', 'data', 'seed_noise', *RUNGS[1:]] if r in set(t.rung)]
     assert t.rung.drop_duplicates().tolist() == order
-    assert {'baseline', 'data', 'augment', 'crop', 'weight_decay', 'dropout', 'label_smoothing', 'mixup', 'cutmix', 'smaller'} <= set(t.rung)
+    assert {'baseline', 'seed_noise', 'data', 'augment', 'crop', 'weight_decay', 'dropout', 'label_smoothing', 'mixup',
+            'cutmix', 'smaller'} <= set(t.rung)
     assert t.set_index('rung').loc['crop', 'settings'] == 'crop=0.35'  # 32-px digits are large for a 16-px model
     assert t.rung.iloc[-1] == 'smaller' and t.settings.iloc[-1] == 'arch=resnet10'
     assert t[t.rung == 'data'].kept.isna().all()  # learning-curve points are diagnostics, not candidates
@@ -161,6 +172,10 @@ def test_every_rung_in_recipe_order(tenth, one_thread):
         if key in changed: assert (t[t.rung.isin([rung, 'combined'])].kept == True).any(), (rung, t.to_string())
     assert not (lad.config['mixup'] and lad.config['cutmix'])
     assert lad.final['kept'] == True and (t.why.notna() == t.vs.notna()).all()  # every candidate says why
+    tried = t[t.why.notna() & (t.rung != 'seed_noise')]  # each decided above the one seed pair's noise, and says so
+    assert tried.kept.tolist() == ((tried.gain_lo > tried.noise) & (tried.d_metric_hi >= -tried.metric_noise)).tolist()
+    assert all(' > seed noise ' in w for w,k in zip(tried.why, tried.kept) if k), tried.why.tolist()
+    assert all(w.startswith('not kept: ') for w,k in zip(tried.why, tried.kept) if not k)
     # a 32-px model on 32-px images: the crop rung is skipped, and says why
     t32 = regularize_ladder(tenth, dict(epochs=1, frac=0.25, bs=16), rungs=('crop',), progress=False).table
     assert t32.rung.tolist() == ['baseline', 'crop'] and t32.note.iloc[1].startswith('skipped: the images (32 px')
