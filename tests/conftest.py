@@ -25,3 +25,21 @@ def recipe_run(tmp_path_factory, recipe_data):
                     pretrained=False)  # not whatever this machine has cached
     except StepFailed as e: pytest.fail(str(e))
     return out
+
+def digits_tenth():
+    "Digits with the training split cut to 10% (144 images) and the whole validation split (359)."
+    import pandas as pd
+    from nnrecipe.data import digits, load_items, subset
+    items = load_items(digits())
+    return pd.concat([subset(items, round(0.1*(~items.is_valid).sum())), items[items.is_valid]])
+
+@pytest.fixture(scope='module')
+def tenth(): return digits_tenth()
+
+@pytest.fixture(scope='module')
+def one_thread():
+    "One torch thread for the test's module: the trainings of a ladder are compared bit for bit."
+    import torch
+    n = torch.get_num_threads(); torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -1,27 +1,20 @@
 "Resume inside step 4: a ladder killed by SIGKILL after its first run, called again, says where it resumed and ends with an uninterrupted run's table (the final training's resume is shown in nbs/15_ladder)."
 import os, signal, subprocess, sys, textwrap, time
+from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
-from nnrecipe.data import digits, load_items, subset
 from nnrecipe.ladder import regularize_ladder
 
 TINY = dict(epochs=1, frac=0.25, bs=16, size=16)  # 36 training images at 16 px: about a second a run
 RUNGS = ('weight_decay', 'label_smoothing')       # with the baseline and its seed-noise run: a four-run ladder
 
-def tenth():
-    items = load_items(digits())
-    return pd.concat([subset(items, round(0.1*(~items.is_valid).sum())), items[items.is_valid]])
-
-@pytest.fixture(scope='module')
-def one_thread():
-    n = torch.get_num_threads(); torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 SCRIPT = textwrap.dedent(f"""
     import sys, torch; torch.set_num_threads(1)
-    from tests.test_ladder_resume import tenth, TINY, RUNGS
+    sys.path.insert(0, {str(Path(__file__).parent)!r})
+    from test_ladder_resume import TINY, RUNGS
+    from conftest import digits_tenth
     from nnrecipe.ladder import regularize_ladder
-    regularize_ladder(tenth(), TINY, rungs=RUNGS, checkpoint_dir=sys.argv[1])
+    regularize_ladder(digits_tenth(), TINY, rungs=RUNGS, checkpoint_dir=sys.argv[1])
 """)
 
 def _kill_after_first_run(ck):
@@ -35,10 +28,10 @@ def _kill_after_first_run(ck):
     p.send_signal(signal.SIGKILL); p.wait()
     return p.returncode, f.read_text().count('\n')
 
-def test_sigkilled_ladder_resumes(tmp_path, one_thread, capsys):
+def test_sigkilled_ladder_resumes(tmp_path, tenth, one_thread, capsys):
     rc,done = _kill_after_first_run(tmp_path/'ck')
     assert rc == -signal.SIGKILL and 1 <= done < 4
-    items = tenth()
+    items = tenth
     resumed = regularize_ladder(items, TINY, rungs=RUNGS, checkpoint_dir=tmp_path/'ck')
     out = capsys.readouterr().out
     nxt = ['baseline', 'seed_noise', *RUNGS][done]  # the first run the killed process had not finished

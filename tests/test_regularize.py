@@ -6,17 +6,6 @@ from nnrecipe.ladder import regularize_ladder, RUNGS
 from nnrecipe.regularize import regularized_learner, fit_config, default_config
 from nnrecipe.batch import inspect_batch
 
-@pytest.fixture(scope='module')
-def tenth():
-    "Digits with the training split cut to 10% (144 images) and the whole validation split (359)."
-    items = load_items(digits())
-    return pd.concat([subset(items, round(0.1*(~items.is_valid).sum())), items[items.is_valid]])
-
-@pytest.fixture(scope='module')
-def one_thread():
-    n = torch.get_num_threads(); torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 def test_ladder_on_a_tenth_of_digits(tenth, one_thread):
     "The baseline overfits; regularizing rungs narrow the gap; each decision follows the keep rule and says why."
