@@ -245,9 +245,16 @@ def _early_stopping_learner(learn, h:History)->list:
     return _early_stopping(h)
 
 # %% ../nbs/22_doctor.ipynb #28f0cd39
+def _item_files(dl, n:int)->list:
+    "The file names of `dl`'s first `n` items (an item table's `fname`, or paths), for a finding to show."
+    items = getattr(dl.dataset, 'items', None)
+    if isinstance(items, pd.DataFrame): return [str(f) for f in items.get('fname', pd.Series(dtype=str))[:n]]
+    return [str(f) for f in list(items or [])[:n] if isinstance(f, (str, Path))]
+
 def _batch_check(learn, where:str='')->list:
     "Constant inputs: every image of a training batch has one value (blank, or wiped out by a transform)."
-    try: xb = learn.dls.train.one_batch()[0]
+    dl = learn.dls.train.new(shuffle=False)  # a fixed batch, so its files are known: the first `bs` items
+    try: xb = dl.one_batch()[0]
     except Exception: return []
     import torch
     if not isinstance(xb, torch.Tensor) or not xb.is_floating_point() or xb.ndim < 2: return []
@@ -258,7 +265,7 @@ def _batch_check(learn, where:str='')->list:
                     f"per-image std {float(std.max()):.2e}): the model receives no signal to learn from.",
                     "Look at the data right before it enters the model: it's almost always the data.",
                     "Open the images (step 1), check the transforms and normalization; blank, black or saturated files "
-                    "cannot be learned.", dict(n_constant=n_const, bs=len(std)), where)]
+                    "cannot be learned.", dict(n_constant=n_const, bs=len(std)), where, _item_files(dl, len(std)))]
 
 # %% ../nbs/22_doctor.ipynb #5efc3d92
 def _history_findings(h:History, where:str='', smoothing:bool=True)->list:
@@ -313,6 +320,18 @@ def _dir_findings(d:Path, where:str='')->list:
     "One history folder's findings, with the batch a diverging run stopped on."
     return _witnessed(_history_findings(load_history(d), where), d)
 
+# %% ../nbs/22_doctor.ipynb #80555a05
+def _top_loss_findings(res:dict, where:str='', n:int=9)->list:
+    "The validation images with the largest loss, from step 5's results: look at them, as labels to check."
+    top = [r for r in ((res.get('data') or {}).get('top_losses') or []) if r.get('fname')][:n]
+    if not top: return []
+    wrong = sum(r.get('label') != r.get('pred') for r in top)
+    return [Finding('top_losses', 'info', f"the {len(top)} validation images with the largest loss: {wrong} "
+                    f"misclassified (largest loss {max(r.get('loss', 0) for r in top):.2f}).",
+                    "Look at the images the model gets most wrong: it's almost always the data.",
+                    "Check their labels in the review (step 1): relabel, exclude or keep.",
+                    dict(n=len(top), misclassified=wrong), where, [r['fname'] for r in top])]
+
 # %% ../nbs/22_doctor.ipynb #04c49a00
 def step_findings(run:Path, stem:str)->list:
     "Findings of one runner step: its histories and its results JSON."
@@ -326,7 +345,7 @@ def step_findings(run:Path, stem:str)->list:
     out = [_in_step(f, stem) for f in out]
     res = run/f'{stem}.json'
     if res.exists():
-        try: out += _data_findings(load_results(res), stem)
+        try: r = load_results(res); out += _data_findings(r, stem) + _top_loss_findings(r, stem)
         except ValueError: pass  # a results file cut short: the step is re-run
     return out
 
