@@ -402,6 +402,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'nnrecipe.ladder._items_id': ('ladder.html#_items_id', 'nnrecipe/ladder.py'),
                                  'nnrecipe.ladder._median_side': ('ladder.html#_median_side', 'nnrecipe/ladder.py'),
                                  'nnrecipe.ladder._paired': ('ladder.html#_paired', 'nnrecipe/ladder.py'),
+                                 'nnrecipe.ladder._plain': ('ladder.html#_plain', 'nnrecipe/ladder.py'),
                                  'nnrecipe.ladder._plot_curve': ('ladder.html#_plot_curve', 'nnrecipe/ladder.py'),
                                  'nnrecipe.ladder._plot_runs': ('ladder.html#_plot_runs', 'nnrecipe/ladder.py'),
                                  'nnrecipe.ladder._progress': ('ladder.html#_progress', 'nnrecipe/ladder.py'),

@@ -11,6 +11,7 @@ import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from torchvision.models.resnet import ResNet, BasicBlock
 from fastcore.basics import patch, store_attr
+from fastcore.foundation import L
 from fastai.vision.all import (Callback, CancelValidException, Learner, LabelSmoothingCrossEntropy, MixUp, CutMix,
                                RandomResizedCrop, aug_transforms, set_seed)
 from .core import Checkpoints, jsonable
@@ -482,13 +483,22 @@ def regularize_ladder(items:pd.DataFrame,     # item table from `load_items` (fn
 def _rng_state(learn:Learner)->dict:
     "Every random state an epoch draws from (Python, NumPy, torch, CUDA, the training DataLoader), the smoothed loss."
     sm = learn.recorder.smooth_loss
-    return dict(py=random.getstate(), np=np.random.get_state(), torch=torch.get_rng_state(),
+    n = np.random.get_state()  # its key array as a tensor: the checkpoint loads with weights_only=True (no pickle)
+    return dict(py=random.getstate(), np=(n[0], torch.from_numpy(n[1].astype(np.int64)), *n[2:]), torch=torch.get_rng_state(),
                 dl=learn.dls.train.rng.getstate(), smooth=(sm.val, sm.count),
                 cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
 
+def _plain(o):
+    "Plain tensors in dicts, lists, tuples and Python numbers (no `L`, no numpy scalars): what weights_only loads."
+    if isinstance(o, dict): return {k: _plain(v) for k,v in o.items()}
+    if isinstance(o, (list, tuple, L)): return (tuple if isinstance(o, tuple) else list)(_plain(v) for v in o)
+    if isinstance(o, torch.Tensor): return o.as_subclass(torch.Tensor)  # fastai's TensorBase is a class to unpickle
+    return o.item() if isinstance(o, np.generic) else o
+
 def _set_rng_state(s:dict, learn:Learner):
     "Restore what _rng_state saved."
-    random.setstate(s['py']); np.random.set_state(s['np']); torch.set_rng_state(s['torch'])
+    n = s['np']; np.random.set_state((n[0], n[1].numpy().astype(np.uint32), *n[2:]))
+    random.setstate(s['py']); torch.set_rng_state(s['torch'])
     learn.dls.train.rng.setstate(s['dl']); learn.recorder.smooth_loss.val,learn.recorder.smooth_loss.count = s['smooth']
     if s['cuda'] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
 
@@ -503,7 +513,7 @@ class _EpochCheckpoint(Callback):
         vals = (self.values or [])[:self.start] + [[float(v) for v in vs] for vs in self.recorder.values[self.start:]]
         st = dict(key=self.key, epoch=self.epoch + 1, model=self.learn.model.state_dict(),
                   opt=self.learn.opt.state_dict(), rng=_rng_state(self.learn), values=vals)
-        tmp = self.path.with_name(self.path.name + '.tmp'); torch.save(st, tmp); os.replace(tmp, self.path)
+        tmp = self.path.with_name(self.path.name + '.tmp'); torch.save(_plain(st), tmp); os.replace(tmp, self.path)
 
 # %% ../nbs/15_ladder.ipynb #0b293f72
 def _resume(learn:Learner, folder, key:dict, epochs:int)->dict:
@@ -512,7 +522,7 @@ def _resume(learn:Learner, folder, key:dict, epochs:int)->dict:
     if folder is None: return {}
     path,k = Path(folder)/'final.pth',json.dumps(jsonable(key), sort_keys=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    st = torch.load(path, map_location=learn.dls.device, weights_only=False) if path.exists() else None
+    st = torch.load(path, map_location=learn.dls.device, weights_only=True) if path.exists() else None  # tensors only
     if st is not None and st['key'] != k:
         print(f"{path} holds another training (configuration or items differ): starting from epoch 1.", flush=True)
         st = None

@@ -456,7 +456,7 @@ def train(self:_Rungs, learn, ep:int, d:Path, m:Path)->dict:
 def restore(self:_Rungs, learn, ep:int, overfit:bool, m:Path):
     "A rung read from its checkpoint: its memorising weights loaded, else trained again if a later rung needs them."
     self.pending = None
-    if overfit and m.exists(): learn.model.load_state_dict(torch.load(m, map_location=self.device))
+    if overfit and m.exists(): learn.model.load_state_dict(torch.load(m, map_location=self.device, weights_only=True))
     else: self.pending = (learn, ep)
 
 @patch

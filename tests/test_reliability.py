@@ -43,7 +43,9 @@ def test_bad_input_corpus(bad_root):
     # the errors name the offending path or value
     assert named("load_items('missing.csv')", 'nope.png', 'gone/x.png')
     assert named("load_items('latin1.csv')", 'latin1.csv', 'UTF-8')
-    assert named("dataloaders(load_items('images/')).one_batch()", 'cannot be read as an image', 'apply(items, scan=')
+    # the first bad file of the batch is named: a PNG over PIL's pixel limit here (a broken file says it cannot be read)
+    broken = row("dataloaders(load_items('images/')).one_batch()").result
+    assert 'apply(items, scan=' in broken and ("over PIL's limit" in broken or 'cannot be read as an image' in broken)
     assert named("dataloaders(items)", "'bird'", 'unseen/valid/bird/', name='valid holds a class absent from training')
     assert named("check_dls(DataBlock(...).dataloaders(items))", "'bird'")
     for lbl in ('../x', '/etc', 'a/../../b'): assert named(f"Ledger.record(f, 'a', 'relabel', '{lbl}')", repr(lbl))
