@@ -443,7 +443,7 @@ def rung(self:_Rungs, learn, tip:str, n:int, arch, ep:float, done:int)->dict:
 # %% ../nbs/12_overfit.ipynb #56bdb98b
 @patch
 def train(self:_Rungs, learn, ep:int, d:Path, m:Path)->dict:
-    "Train one rung: `_fit`'s figures, the images it could not fit, and the model's weights when it memorised."
+    "Train one rung: _fit's figures, the images it could not fit, and the model's weights when it memorised."
     if self.pending is not None and self.pending[0] is learn: self.replay()  # it continues a checkpointed rung's model
     if d.exists(): shutil.rmtree(d)  # what a killed rung left
     r = _fit(learn, ep, self.lr, self.threshold, d, self.gate, self.one_cycle)
