@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 import pandas as pd
 from .core import load_model
-from .data import image_extensions, digits
+from .data import image_extensions, digits, open_image
 from .run import Run, open_run, train_final_model, _undecodable_png
 
 # %% auto #0
@@ -42,9 +42,8 @@ def _model(run_or_model, name:str='final'):
 
 # %% ../nbs/20_predict.ipynb #c45055df
 def _decode_error(fname)->str|None:
-    "None when `fname` decodes as an image, else why not."
-    from fastai.vision.core import PILImage
-    try: PILImage.create(fname)
+    "None when `fname` decodes as an image (the recipe's one opening path), else why not."
+    try: open_image(fname)
     except Exception as e: return f"cannot decode {fname}: {type(e).__name__}: {e}"
     return None
 
