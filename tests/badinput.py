@@ -3,7 +3,7 @@
 `corpus(root)` writes the cases; `run_cases(root)` calls each public function on them and returns one row per case:
 what was tried, whether it worked, and the error a person would read. `judge(row)` says whether an outcome is
 acceptable: it worked, or it failed with an nnrecipe error that names the offending path or value and what to do.
-tests/test_reliability.py asserts that every row is acceptable; nbs/26_when_things_go_wrong.ipynb shows the table.
+tests/test_reliability.py asserts that every row is acceptable; nbs/28_when_things_go_wrong.ipynb shows the table.
 """
 from __future__ import annotations
 import os, shutil, traceback, warnings

@@ -1,6 +1,6 @@
 """The recipe doctor on a real run (the shared quick run of every recipe notebook) and on bad input.
 Its verdicts on the four set-ups of issue 9 (learning rate 100x too high, all-blank images, EarlyStoppingCallback
-with fit_one_cycle, a healthy run) are tested in nbs/21_verdicts.ipynb and nbs/22_doctor.ipynb, which trains them."""
+with fit_one_cycle, a healthy run) are tested in nbs/23_verdicts.ipynb and nbs/24_doctor.ipynb, which trains them."""
 import json, math
 import pytest
 from nnrecipe.doctor import diagnose

@@ -1,7 +1,7 @@
 """Reliability: bad input gives a result or an error a person can act on; nothing decided is lost; nothing is let in.
 
 Figures (cases tried, faults injected and survived, decisions lost) are printed at the end of the run
-(`pytest -s` not needed: they are printed outside the capture) and shown in nbs/26_when_things_go_wrong.ipynb.
+(`pytest -s` not needed: they are printed outside the capture) and shown in nbs/28_when_things_go_wrong.ipynb.
 """
 import ast, os, re, shutil, signal, sys
 from pathlib import Path

@@ -1,6 +1,6 @@
 """Too short to judge, end to end: a baseline trained a handful of steps on a digits variant with one class cut to 1:10,
 read as step 2 reads it (recipe_nb/02's verdict cell) and as the doctor reads a runner's run folder; the doctor also
-names the imbalance. The rules themselves are tested in nbs/21_verdicts.ipynb and nbs/22_doctor.ipynb."""
+names the imbalance. The rules themselves are tested in nbs/23_verdicts.ipynb and nbs/24_doctor.ipynb."""
 import json, math
 import pandas as pd
 from fastai.vision.all import set_seed
