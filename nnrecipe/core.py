@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #f924b8b8
 from __future__ import annotations
-import hashlib, json, os, re, time
+import hashlib, json, os, re, time, warnings
 from pathlib import Path
 import torch
 from fastcore.basics import patch
@@ -145,4 +145,8 @@ def load_model(out_dir,        # the run folder the model was saved into
         raise PermissionError(f"{p} changed since this run saved it (SHA-256 differs from {p.parent/'models.json'}): "
                               f"not loading it, since loading unpickles and can run code. "
                               f"Run the step that saves it again.")
-    return load_learner(p, cpu=cpu)
+    # fastai warns on every load that pickle can run code: true, and the reason for the check above; once checked,
+    # the warning says nothing the user can act on
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='load_learner` uses Python')
+        return load_learner(p, cpu=cpu)
