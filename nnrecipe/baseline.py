@@ -64,9 +64,10 @@ class DivergenceWitness(Callback):
     "The step, epoch and files of the worst batch and of the first NaN/inf loss, written to `diverged.json`."
     def __init__(self, folder=None): self.folder = folder  # default: the fit's RawHistoryCallback folder
     def before_fit(self): self.nan,self.peak = None,None
-    def _at(self)->dict: return dict(step=int(self.train_iter), epoch=int(self.epoch), batch=int(self.iter),
+    # read after the batch: fastai's TrainEvalCallback has counted the step by then
+    def _at(self)->dict: return dict(step=int(self.train_iter)-1, epoch=int(self.epoch), batch=int(self.iter),
                                      loss=float(self.loss), files=batch_files(self.dl, self.iter))
-    def after_loss(self):
+    def after_batch(self):  # after the step, where the raw history reads the loss anyway: no extra wait for a GPU
         if not self.training or self.nan is not None: return
         l = float(self.loss)
         if not math.isfinite(l): self.nan = self._at()
