@@ -15,7 +15,7 @@ from fastcore.foundation import L
 from fastai.vision.all import (Callback, CancelValidException, Learner, LabelSmoothingCrossEntropy, MixUp, CutMix,
                                RandomResizedCrop, aug_transforms, set_seed)
 from .core import Checkpoints, jsonable
-from .learner import WeightsUnavailable, fit_recipe, use_pretrained
+from .learner import WeightsUnavailable, fit_recipe, is_frozen, use_pretrained
 from .task import TaskInfo
 from .data import dataloaders, subset
 from .baseline import baseline_learner, half_precision, AugmentationWarning
@@ -548,7 +548,7 @@ def train_final(items:pd.DataFrame, # item table from `load_items`
     t = time.perf_counter()
     set_seed(c['seed'], reproducible=True)
     # a frozen (pretrained) body trains in two fits, head then all layers, whose epochs one checkpoint cannot number
-    frozen = any(not p.requires_grad for p in learn.model.parameters())
+    frozen = is_frozen(learn)
     if frozen and checkpoint_dir is not None:
         print("The final training fine-tunes a pretrained body (two fits): it is not checkpointed; a kill restarts it.")
     resume = _resume(learn, None if frozen else checkpoint_dir, dict(config=c, items=_items_id(items)), c['epochs'])

@@ -15,7 +15,7 @@ from .task import TaskInfo, check_dls
 
 # %% auto #0
 __all__ = ['WeightsUnavailable', 'arch_fn', 'weights_file', 'cached_weights', 'use_pretrained', 'init_head', 'dls_device',
-           'to_dls_device', 'recipe_learner', 'fit_recipe']
+           'to_dls_device', 'recipe_learner', 'is_frozen', 'fit_recipe']
 
 # %% ../nbs/04_learner.ipynb #2b804b11
 class WeightsUnavailable(RuntimeError):
@@ -172,7 +172,8 @@ def recipe_learner(dls,                       # fastai DataLoaders
     return init_head(learn) if init else learn
 
 # %% ../nbs/04_learner.ipynb #e2b82d8a
-def _frozen(learn:Learner)->bool:
+def is_frozen(learn:Learner, # any fastai Learner
+             )->bool:
     "Whether part of the model does not train: a pretrained body that `vision_learner` froze."
     return any(not p.requires_grad for p in learn.model.parameters())
 
@@ -194,7 +195,7 @@ def fit_recipe(learn:Learner,        # a learner from `recipe_learner` (or any f
                **kwargs,             # passed to the unfrozen phase's (or the only) `fit_one_cycle`
               )->dict:               # the phases that ran (epochs, rates) and a note saying so
     "fastai's `fine_tune` practice when the body is frozen: the head, then all layers at discriminative rates."
-    if not _frozen(learn):
+    if not is_frozen(learn):
         learn.fit_one_cycle(epochs, lr, cbs=cbs, **kwargs)
         plan = dict(phases=[dict(phase='all layers', epochs=epochs, lr=lr)],
                     note=f"fit_one_cycle({epochs}, {lr:.2e}): nothing frozen, every layer trains at one rate.")
