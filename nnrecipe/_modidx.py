@@ -110,6 +110,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'nnrecipe.core._sha256': ('core.html#_sha256', 'nnrecipe/core.py'),
                                'nnrecipe.core.default_device': ('core.html#default_device', 'nnrecipe/core.py'),
                                'nnrecipe.core.device_note': ('core.html#device_note', 'nnrecipe/core.py'),
+                               'nnrecipe.core.fresh_since': ('core.html#fresh_since', 'nnrecipe/core.py'),
                                'nnrecipe.core.jsonable': ('core.html#jsonable', 'nnrecipe/core.py'),
                                'nnrecipe.core.load_model': ('core.html#load_model', 'nnrecipe/core.py'),
                                'nnrecipe.core.load_results': ('core.html#load_results', 'nnrecipe/core.py'),

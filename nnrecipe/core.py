@@ -11,7 +11,8 @@ from fastcore.basics import patch
 from fastai.learner import load_learner
 
 # %% auto #0
-__all__ = ['default_device', 'device_note', 'jsonable', 'save_results', 'load_results', 'Checkpoints', 'save_model', 'load_model']
+__all__ = ['FRESH_SINCE', 'default_device', 'device_note', 'jsonable', 'save_results', 'load_results', 'fresh_since',
+           'Checkpoints', 'save_model', 'load_model']
 
 # %% ../nbs/00_core.ipynb #a500114d
 def default_device()->torch.device:
@@ -57,6 +58,12 @@ def load_results(path)->dict:
     return json.loads(path.read_text())
 
 # %% ../nbs/00_core.ipynb #bb618063
+FRESH_SINCE = 'NNRECIPE_FRESH_SINCE'  # environment variable: checkpoints written before this time are not read
+
+def fresh_since()->float:
+    "The time (seconds since the epoch) before which checkpoints are ignored: set by `nnrecipe run --fresh`, else 0."
+    return float(os.environ.get(FRESH_SINCE) or 0)
+
 class Checkpoints:
     "Finished units of a long step, one JSON line each in `folder/NAME.jsonl`: a step run again skips them."
     def __init__(self, folder, name:str='rungs'):
@@ -68,6 +75,7 @@ class Checkpoints:
         for line in self.path.read_text().splitlines():
             try: d = json.loads(line)
             except json.JSONDecodeError: continue  # the line a kill cut short: that unit runs again
+            if d.get('t', 0) < fresh_since(): continue  # a fresh run: lines kept on disk, not read back
             out[d['key']] = d['row']
         return out
 
@@ -87,7 +95,7 @@ def put(self:Checkpoints, key, row:dict)->dict:
     self.path.parent.mkdir(parents=True, exist_ok=True)
     k, row = _key(key), jsonable(row)
     with open(self.path, 'a') as f:
-        f.write(json.dumps(dict(key=k, row=row)) + '\n'); f.flush(); os.fsync(f.fileno())
+        f.write(json.dumps(dict(key=k, row=row, t=time.time())) + '\n'); f.flush(); os.fsync(f.fileno())
     self.done[k] = row
     return row
 

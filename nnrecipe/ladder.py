@@ -14,7 +14,7 @@ from fastcore.basics import patch, store_attr
 from fastcore.foundation import L
 from fastai.vision.all import (Callback, CancelValidException, Learner, LabelSmoothingCrossEntropy, MixUp, CutMix,
                                RandomResizedCrop, aug_transforms, set_seed)
-from .core import Checkpoints, jsonable
+from .core import Checkpoints, fresh_since, jsonable
 from .learner import WeightsUnavailable, fit_recipe, is_frozen, use_pretrained
 from .task import TaskInfo
 from .data import dataloaders, subset
@@ -522,7 +522,8 @@ def _resume(learn:Learner, folder, key:dict, epochs:int)->dict:
     if folder is None: return {}
     path,k = Path(folder)/'final.pth',json.dumps(jsonable(key), sort_keys=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    st = torch.load(path, map_location=learn.dls.device, weights_only=True) if path.exists() else None  # tensors only
+    fresh = path.exists() and path.stat().st_mtime < fresh_since()  # `nnrecipe run --fresh`: an older one is not read
+    st = torch.load(path, map_location=learn.dls.device, weights_only=True) if path.exists() and not fresh else None
     if st is not None and st['key'] != k:
         print(f"{path} holds another training (configuration or items differ): starting from epoch 1.", flush=True)
         st = None

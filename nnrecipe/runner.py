@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated
 import pandas as pd
 from fastcore.script import call_parse, anno_parser, CliError
-from .core import save_results, load_results, device_note
+from .core import FRESH_SINCE, save_results, load_results, device_note
 from .distributed import train_main
 from .doctor import step_findings
 from .verdicts import Finding, TRAINING_VERDICTS
@@ -176,7 +176,13 @@ def run_recipe(out,                  # run folder: executed notebooks, results J
     nbs = [Path(o) for o in notebooks] if notebooks is not None else recipe_notebooks()
     params = dict(data=None if data is None else str(Path(data).absolute()), out_dir=str(out), quick=quick, **params)
     log, done = _RunLog(out, params, report), _done_before(out, params) if resume else {}
-    for nb in (progress_bar(nbs) if progress else nbs): _run_step(nb, log, done)
+    # --fresh: checkpoints written inside steps before now (ladder rungs, epochs) are not read back, and stay on disk
+    prev = os.environ.get(FRESH_SINCE)
+    if not resume: os.environ[FRESH_SINCE] = str(time.time())
+    try:
+        for nb in (progress_bar(nbs) if progress else nbs): _run_step(nb, log, done)
+    finally:
+        if not resume: os.environ.pop(FRESH_SINCE) if prev is None else os.environ.update({FRESH_SINCE: prev})
     if report: write_report(out)
     return pd.DataFrame(log.rows)
 
@@ -242,7 +248,7 @@ def demo(out:str='runs/demo',  # run folder, e.g. runs/NAME
          lr:float=None,        # learning rate (default: lr_find's suggestion)
          epochs:int=None,      # epochs of one-cycle training per step
          quick:bool=False,     # fewer epochs and smaller subsets
-         fresh:bool=False,     # run every step again, even those a previous run finished
+         fresh:bool=False,     # run every step again, even those a previous run finished, reading back no checkpoint
          steps:str=None,       # comma-separated steps to run, by name or number (e.g. 00,02_baseline)
          full:bool=False,      # the full demo even without a GPU (quick is the default there)
         ):

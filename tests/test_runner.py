@@ -69,6 +69,21 @@ def test_killed_mid_step_resumes_without_redoing(tmp_path, sig):
         assert run_recipe(run, notebooks=nbs, progress=False).status.tolist() == ['done', 'done', 'done']
         assert run_recipe(run, notebooks=nbs, progress=False).status.tolist() == ['kept', 'kept', 'kept']
 
+def test_fresh_run_does_not_read_back_checkpoints(tmp_path):
+    "`--fresh` (resume=False) trains again what a step checkpointed before, and keeps the old lines on disk."
+    step = _nb(tmp_path/'00_ck.ipynb', "from pathlib import Path\nfrom nnrecipe.core import Checkpoints\nout = Path(out_dir)\n"
+               "ck = Checkpoints(out/'04_checkpoints', 'ladder'); row = ck.get('rung')\n"
+               "if row is None: ck.put('rung', {'metric': 0.5})\n"
+               "with open(out/'log.txt', 'a') as f: f.write(('resumed' if row else 'trained') + '\\n')")
+    run = tmp_path/'run'
+    run_recipe(run, notebooks=[step], progress=False, report=False)
+    (run/'run.json').unlink()  # the step itself runs again; only its checkpoint could make it skip the work
+    run_recipe(run, notebooks=[step], progress=False, report=False)
+    run_recipe(run, notebooks=[step], progress=False, report=False, resume=False)
+    assert _log(run) == ['trained', 'resumed', 'trained']
+    assert len((run/'04_checkpoints'/'ladder.jsonl').read_text().splitlines()) == 2  # nothing lost
+    assert 'NNRECIPE_FRESH_SINCE' not in os.environ
+
 def test_nan_loss_stops_the_step_with_history_kept(tmp_path):
     nan = _nb(tmp_path/'01_nan.ipynb',
               "from pathlib import Path\nfrom fastai.test_utils import synth_learner\nfrom nnrecipe.history import RawHistoryCallback\n"
