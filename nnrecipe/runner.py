@@ -267,7 +267,7 @@ def run(data:str,                                          # folder of class fol
         lr:float=None,        # learning rate (default: lr_find's suggestion)
         epochs:int=None,      # epochs of one-cycle training per step
         quick:bool=False,     # fewer epochs and smaller subsets
-        fresh:bool=False,     # run every step again, even those a previous run finished
+        fresh:bool=False,     # run every step again, even those a previous run finished, reading back no checkpoint
         steps:str=None,       # comma-separated steps to run, by name or number (e.g. 00,02_baseline)
         pretrained:bool=False, # start from ImageNet weights, downloaded if not cached (else: only if cached)
         scratch:bool=False,   # from scratch, even if ImageNet weights are cached
