@@ -43,12 +43,13 @@ warnings.filterwarnings('ignore')
 torch.set_num_threads(1)
 
 def quick_ladder(seed:int, data_seed:int=None):
-    "recipe_nb/04's quick call on the digits, for `seed` (the ladder trains its seed-noise run itself)."
-    ds = seed if data_seed is None else data_seed  # the seed of the split and of the 10% subset
-    items = load_items(digits(), seed=ds)
-    n = int((~items.is_valid).sum())
-    items = pd.concat([subset(items, round(0.1*n), seed=ds), items[items.is_valid]])
-    start = default_config('resnet18', size=32, bs=32, epochs=8, lr=3e-3, seed=seed)
+    "recipe_nb/04's quick call on the digits, for `seed` (the ladder trains its noise run itself)."
+    start = dict(default_config('resnet18', size=32, bs=32, epochs=8, lr=3e-3, seed=seed), frac=0.1)
+    if data_seed is None: items = load_items(digits(), seed=seed)  # the ladder draws its 10% with the seed
+    else:  # the subset drawn here, once, with `data_seed`: the ladder sees 144 training images and redraws none
+        items = load_items(digits(), seed=data_seed)
+        n = int((~items.is_valid).sum())
+        items,start = pd.concat([subset(items, round(0.1*n), seed=data_seed), items[items.is_valid]]),{**start, 'frac': 1.0}
     return regularize_ladder(items, start, rungs=('data', 'augment', 'mixup'),
                              candidates=dict(augment=dict(aug=dict(do_flip=False))), fractions=(0.5,), progress=False)
 

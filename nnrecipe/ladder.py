@@ -21,7 +21,7 @@ from .data import dataloaders, subset
 from .baseline import baseline_learner, half_precision, AugmentationWarning
 from .scaling import scaled_regularization
 from .regularize import (SMALLER, check_config, default_config, fit_config, measure_gap, regularized_learner,
-                                  resnet10, start_regularization)
+                                  resnet10, start_regularization, _used_items)
 
 # %% auto #0
 __all__ = ['RUNGS', 'default_candidates', 'Ladder', 'regularize_ladder', 'train_final', 'EpochSweep', 'epoch_sweep']
@@ -192,7 +192,7 @@ def _paired(ref:dict, new:dict, y:np.ndarray, w:np.ndarray, seed:int, confidence
                 d_metric=float(dm.mean()), d_metric_lo=float(mlo), d_metric_hi=float(mhi))
 
 # %% ../nbs/15_ladder.ipynb #b47dd598
-_NOISE_SEED = 1000  # the noise run trains the baseline again from seed + this, on the same images
+_NOISE_SEED = 1000  # the noise run trains the baseline again from seed + this (which redraws a share, frac < 1)
 
 def _floors(noise:dict|None, min_delta:float)->tuple:
     "The loss gain a rung must clear, the metric loss it may show, and the name of the first: from the seed pair."
@@ -305,18 +305,24 @@ def baseline(self:_Climb):
                          f"{b['valid_loss']:.3f}, gap {b['gap']:+.3f}; accuracy {b['train_metric']:.3f} on training, "
                          f"{b['metric']:.3f} on validation.")
 
+def _drawn(items:pd.DataFrame, c:dict)->str:
+    "Which training images the noise run of configuration `c` trains on, in words: the same, or another draw."
+    n_all,n = int((~items.is_valid).sum()),int((~_used_items(items, c).is_valid).sum())
+    if c['frac'] >= 1: return f"on the same {n_all} training images"
+    return f"on another draw of {n} of the {n_all} training images (frac {c['frac']:g}: the seed draws the share)"
+
 @patch
 def noise_run(self:_Climb)->dict|None:
-    "The baseline again from another seed, same images, once: its paired gain is the keep rule's noise floor."
+    "The baseline again from another seed (and share, frac < 1), once: its paired gain is the keep rule's noise floor."
     if not self.seed_noise or self.noise is not None: return self.noise
-    s,b = self.start['seed'] + _NOISE_SEED,self.rows[0]
-    r = self.noise = self.run('seed_noise', dict(seed=s), self.start, note='the baseline again, another seed')
+    s,b,drawn = self.start['seed'] + _NOISE_SEED,self.rows[0],_drawn(self.items, self.start)
+    r = self.noise = self.run('seed_noise', dict(seed=s), self.start, note=f'the baseline again, seed {s}, {drawn}')
     r.update(self.pair(b, r))
     fl,fm,_ = _floors(r, 0.)
-    r['why'] = (f"noise floor: the baseline trained again with seed {s} on the same images, gain {r['gain']:+.3f} "
+    r['why'] = (f"noise floor: the baseline trained again with seed {s} {drawn}, gain {r['gain']:+.3f} "
                 f"({r['gain_lo']:+.3f} to {r['gain_hi']:+.3f}); a rung's interval must clear {fl:.3f}")
-    self.verdicts.append(f"seed noise: the baseline trained from seed {s} instead of {self.start['seed']} changed "
-                         f"the validation loss by {-r['gain']:+.3f} per image ({self.confidence:.0%} interval "
+    self.verdicts.append(f"seed noise: the baseline trained from seed {s} instead of {self.start['seed']} ({drawn}) "
+                         f"changed the validation loss by {-r['gain']:+.3f} per image ({self.confidence:.0%} interval "
                          f"{-r['gain_hi']:+.3f} to {-r['gain_lo']:+.3f}) and the {self.metric.replace('_', ' ')} by "
                          f"{r['d_metric']:+.3f}: a rung is kept only when its gain interval lies above {fl:.3f} "
                          "(the cost: one extra training, as long as the baseline's).")
@@ -429,7 +435,9 @@ def result(self:_Climb)->Ladder:
             lad.verdicts.append(f"{r['rung']} ({r['settings']}): {name} {r[col]:.3f} (baseline {rows[0][col]:.3f}), "
                                 f"gap {r['gap']:+.3f} (baseline {rows[0]['gap']:+.3f}); {r['why']}.")
     fin = rows[self.i_best]
-    floor = f"above the seed noise (seed {s['seed'] + _NOISE_SEED} vs {s['seed']}) and" if self.seed_noise else 'above'
+    share = ', which also draws the training share' if s['frac'] < 1 else ''
+    floor = f"above the seed noise (seed {s['seed'] + _NOISE_SEED} vs {s['seed']}{share}) and"
+    if not self.seed_noise: floor = 'above'
     rule = (f"rule: keep a rung only when the {self.confidence:.0%} bootstrap interval of its paired per-image "
             f"validation-loss gain lies {floor} {self.min_delta}, and its {name} is not worse beyond that noise")
     lad.verdicts.append(f"recommended: {_settings(lad.changed) or 'the baseline as it is'}; {name} "
@@ -450,7 +458,7 @@ def regularize_ladder(items:pd.DataFrame,     # item table from `load_items` (fn
                       min_delta:float=0.0,    # kept when the paired loss gain's interval lies above this (per image)
                       metric:str=None,        # 'accuracy' or 'balanced_accuracy'; None: balanced when imbalanced
                       confidence:float=0.95,  # of the bootstrap interval of the keep rule
-                      seed_noise:bool=True,   # train the baseline once more (seed + 1000): the rule's noise floor
+                      seed_noise:bool=True,   # train the baseline again from seed + 1000 (and share): the noise floor
                       per_doubling:float=0.01,# learning-curve gain per doubling above which more data "would help"
                       half:bool=None,         # half precision on every rung (overrides the config's `half`)
                       num_workers:int=None,   # decoding processes; None: 0 on a CPU (deterministic)
