@@ -25,7 +25,8 @@ History, all on the digits:
   training seed alone changed (`1 2 --data-seed 42`, 141 and 122 s) the kept set was the same (none): floors 0.336,
   0.240, 0.561; augment +0.045, +0.022 (-0.087 to +0.136), -0.025 (-0.098 to +0.052); MixUp -0.017, +0.095 (-0.011
   to +0.207), -0.069 (-0.170 to +0.034). So the floor covered the training seed, not which 144 images were drawn,
-  and the draw is what moved augment. (`--data-seed` runs the same code path today: those figures stand.)
+  and the draw is what moved augment. (`--data-seed` takes the same path today: `1 --data-seed 42`,
+  rerun on 2026-12-02, gave those figures again to the third decimal.)
 
 The rule now (2026-12-01, from 23:45 UTC, shared 2-core machine, load average 4 to 11; 131, 168 and 195 s a
 ladder), the noise run on another draw of 144 images: kept per seed {42: none, 1: none, 2: none}, the same in all
