@@ -35,8 +35,8 @@ to -0.033) per image. augment: +0.045 (-0.071 to +0.159) within noise at seed 42
 0.487 at seed 1 (the baseline on that draw had validation loss 0.713, on the noise run's draw 0.359: augment's gain
 is the size of what another draw of the same 144-image budget gives); -0.627 (-0.806 to -0.463) below noise at seed
 2 (the loss rose beyond it). MixUp: -0.017 (-0.120 to +0.091), +0.086 (-0.049 to +0.220), -0.229 (-0.325 to -0.135),
-all within noise. The baseline's, augment's and MixUp's runs are bit for bit those above (the same 144 images, the
-same seed); only the noise run (and the learning-curve point, now 72 images of the whole split) changed. The cost is
+all within noise. The baseline's, augment's and MixUp's runs give the figures above to the third decimal (the same
+144 images, the same seed); only the noise run (and the learning-curve point, now 72 images of the whole split) changed. The cost is
 unchanged: one noise run a ladder, as before. Three more seeds (`3 4 5`, 2026-12-01/02, 23:54 to 00:19 UTC, load
 average 11 to 13; 367, 504 and 430 s a ladder): kept none, none, none. Floors 0.147 (pair gain +0.009, -0.126 to
 +0.147), 0.512 (-0.346, -0.512 to -0.177), 0.146 (-0.022, -0.146 to +0.097); augment -0.202 (-0.358 to -0.049),
