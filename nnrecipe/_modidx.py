@@ -399,6 +399,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'nnrecipe.ladder._balance_verdict': ('ladder.html#_balance_verdict', 'nnrecipe/ladder.py'),
                                  'nnrecipe.ladder._curve_verdict': ('ladder.html#_curve_verdict', 'nnrecipe/ladder.py'),
                                  'nnrecipe.ladder._decide': ('ladder.html#_decide', 'nnrecipe/ladder.py'),
+                                 'nnrecipe.ladder._drawn': ('ladder.html#_drawn', 'nnrecipe/ladder.py'),
                                  'nnrecipe.ladder._floors': ('ladder.html#_floors', 'nnrecipe/ladder.py'),
                                  'nnrecipe.ladder._items_id': ('ladder.html#_items_id', 'nnrecipe/ladder.py'),
                                  'nnrecipe.ladder._median_side': ('ladder.html#_median_side', 'nnrecipe/ladder.py'),

@@ -1,5 +1,5 @@
 "The regularization ladder: on digits cut to 10% rungs narrow the gap, each kept only above noise; a seed gives the same table; MixUp shows in the batch inspector; the recipe step's results; bad configurations."
-import json
+import json, re
 import numpy as np, pandas as pd, pytest, torch
 from nnrecipe.data import digits, load_items, subset
 from nnrecipe.ladder import regularize_ladder, RUNGS
@@ -138,6 +138,11 @@ def test_recipe_step(recipe_run):
     assert len(r['curve']) >= 2 and any('more data' in v for v in r['verdicts'])
     cfg = r['recommended']
     assert set(cfg) == set(default_config()) and cfg['epochs'] == r['epochs']
+    assert r['start']['frac'] == 0.1 and cfg['frac'] == 1.0  # the ladder drew its share; the recommendation is for all
+    # the seed pair covers the draw of the share: the noise run trained on as many images, another draw of them
+    nz,base = t.set_index('rung').loc['seed_noise'],t.iloc[0]
+    assert nz.n_train == base.n_train == 144 and nz.settings == f"seed={r['seed'] + 1000}"
+    assert re.search(r'on another draw of 144 of the 14\d\d training images', nz.why), nz.why
     assert r['sweep'] is None or len(r['sweep']['table']) >= 2
     for p in r['plots']: assert (recipe_run/p).stat().st_size > 10_000, p
 
@@ -148,6 +153,8 @@ def test_every_rung_in_recipe_order(tenth, one_thread):
     # the seed-noise run comes once, before the first candidate: after the learning curve's diagnostic points
     order = [r for r in ['baseline', 'data', 'seed_noise', *RUNGS[1:]] if r in set(t.rung)]
     assert t.rung.drop_duplicates().tolist() == order
+    nz = t.set_index('rung').loc['seed_noise']  # frac 0.25: the noise run's seed drew another 36 of the 144 images
+    assert nz.n_train == t.n_train.iloc[0] == 36 and 'on another draw of 36 of the 144 training images' in nz.note
     assert {'baseline', 'seed_noise', 'data', 'augment', 'crop', 'weight_decay', 'dropout', 'label_smoothing', 'mixup',
             'cutmix', 'smaller'} <= set(t.rung)
     assert t.set_index('rung').loc['crop', 'settings'] == 'crop=0.35'  # 32-px digits are large for a 16-px model
