@@ -240,7 +240,7 @@ def _from_csv(csv_path:Path, fn_col, label_col, valid_col, test_col='is_test')->
     if {'is_valid', 'is_test'} <= set(res.columns) and (both := res.is_valid & res.is_test).any():
         raise ValueError(f"{int(both.sum())} rows of {csv_path} are marked both {valid_col} and {test_col} (first: "
                          f"row {int(np.flatnonzero(both)[0])+2}, {df[fn_col][both].iloc[0]}): an image is in one "
-                         f"split only; clear one of the two.")
+                         f"split only; drop one of the two marks.")
     return _tidy(res, csv_path)
 
 # %% ../nbs/01_data.ipynb #7c659a1d
