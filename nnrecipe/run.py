@@ -134,7 +134,8 @@ def _with_test(out:Path, all_items:pd.DataFrame, bad:pd.DataFrame, seed:int, sha
     elif (rec['seed'], rec['share']) != (seed, share):
         print(f"The test split recorded in {f} (seed {rec['seed']}, {rec['share']:.0%}) is kept: it was set aside when "
               f"the run began. For another, open a new run folder.")
-    return all_items.assign(is_test=all_items.fname.isin(set(rec['files']))), rec
+    is_test = all_items.fname.isin(set(rec['files']))
+    return all_items.assign(is_valid=all_items.is_valid & ~is_test, is_test=is_test), rec   # files added later redraw valid
 
 # %% ../nbs/21_run.ipynb #40353c3b
 LEDGER = 'review.jsonl'  # the review ledger's file name in a run folder (step 1 writes it)

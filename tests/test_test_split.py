@@ -61,6 +61,9 @@ def test_near_duplicate_groups_kept_whole(tmp_path):
     run = open_run(tmp_path/'run', root, size=16)      # the same, through the run
     test = set(run.test_split['files'])
     assert test and all((a in test) == (b in test) for a,b in pairs)
+    shutil.copy(sorted((digits()/'1').glob('*.png'))[-1], root/'1'/'added.png')   # added later: never joins the split
+    again = open_run(tmp_path/'run', root, size=16)
+    assert set(again.test_split['files']) == test and str(root/'1'/'added.png') in set(again.items.fname)
 
 def test_your_test_folder_and_csv_column(tmp_path):
     "A test/ folder beside train/ and valid/, or an is_test column, is the test split: kept as given, nothing drawn."
