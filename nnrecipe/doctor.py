@@ -424,6 +424,18 @@ def _test_finding(card:dict|None)->Finding|None:
     return Finding('test_disagrees', 'warning', f"{said}: more than their noise.", _TEST_RULE,
                    _TEST_LOWER if d < 0 else _TEST_HIGHER, nums, 'run')
 
+# %% ../nbs/24_doctor.ipynb #7e0f2ab8
+def _test_copies_finding(run:Path)->Finding|None:
+    "Near copies with files on both sides of your test split (`test_split.json`), with the files."
+    f = run/'test_split.json'
+    x = (load_results(f).get('near_copies_across') or {}) if f.exists() else {}
+    if not x.get('n_groups'): return None
+    return Finding('test_leakage', 'error', f"{x['n_groups']} groups of near copies have files both in your test split "
+                   f"and outside it: the test figure is inflated.", "Leakage makes a score a lie: an image the model "
+                   "trained on (or a near copy) says nothing about new images.", "Review these files in step 1: "
+                   "exclude the copies outside the test split, then train the final model again (steps 4 and 5).",
+                   dict(n_groups=x['n_groups']), 'run', x['files'])
+
 # %% ../nbs/24_doctor.ipynb #1024e6d0
 def chain_findings(run, # a run folder
                   )->list:
@@ -431,7 +443,8 @@ def chain_findings(run, # a run folder
     run = Path(run)
     f = run/'models'/'final_card.json'
     card = load_results(f) if f.exists() and (run/'models'/'final.pkl').exists() else None
-    return [o for o in (_review_finding(run, card), _model_finding(run, card), _test_finding(card)) if o is not None]
+    return [o for o in (_review_finding(run, card), _model_finding(run, card), _test_finding(card), _test_copies_finding(run))
+            if o is not None]
 
 # %% ../nbs/24_doctor.ipynb #7fb3dfdc
 def _folder_findings(p:Path)->list:

@@ -121,14 +121,27 @@ def _draw(out:Path, all_items:pd.DataFrame, bad:pd.DataFrame, seed:int, share:fl
     return rec
 
 # %% ../nbs/21_run.ipynb #f2ead457
+def _across(all_items:pd.DataFrame, bad:pd.DataFrame)->dict:
+    "Near-copy groups of the readable items that have files on both sides of your test split (from the cached scan)."
+    ok = all_items[~all_items.fname.isin(set(bad.fname))].reset_index(drop=True)
+    g = _dup_groups(scan(ok[['fname', 'label', 'is_valid']], progress=False))
+    df = pd.DataFrame(dict(g=g, t=ok.is_test.to_numpy(bool), f=ok.fname))[g >= 0]
+    mixed = df.groupby('g').t.transform('nunique') > 1
+    return dict(n_groups=int(df.g[mixed].nunique()), files=sorted(df.f[mixed])[:50])
+
 def _with_test(out:Path, all_items:pd.DataFrame, bad:pd.DataFrame, seed:int, share:float)->tuple:
     "`all_items` with `is_test`: your split, else the one recorded in the run folder, else one drawn now; and its record."
     f, rec = out/TEST_SPLIT, _recorded(out/TEST_SPLIT)
     if 'is_test' in all_items.columns:   # your data names it
         t = all_items[all_items.is_test]
         mine = dict(source='yours', n=len(t), counts=t.label.astype(str).value_counts().sort_index().to_dict(),
-                    files=sorted(t.fname))
-        if rec != mine: save_results(mine, f)
+                    files=sorted(t.fname), items=item_fingerprint(all_items))   # other files: look for copies again
+        if rec and rec.get('source') == 'yours' and rec.get('items') == mine['items']: return all_items, rec
+        mine['near_copies_across'] = x = _across(all_items, bad)
+        save_results(mine, f)
+        if x['n_groups']: print(f"{x['n_groups']} groups of near copies have files both in your test split and outside "
+                                f"it (e.g. {x['files'][0]}): the test figure is inflated. Exclude the copies outside the "
+                                f"test split in step 1's review.")
         return all_items, mine
     if rec is None or rec.get('source') != 'drawn': rec = _draw(out, all_items, bad, seed, share)
     elif (rec['seed'], rec['share']) != (seed, share):

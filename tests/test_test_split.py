@@ -74,6 +74,10 @@ def test_your_test_folder_and_csv_column(tmp_path):
     run = open_run(tmp_path/'run1', tmp_path/'tvt', size=16)
     mine = sorted(str(p) for p in (tmp_path/'tvt'/'test').rglob('*.png'))
     assert run.test_split['source'] == 'yours' and sorted(run.test_split['files']) == mine and run.n_test == 9
+    assert run.test_split['near_copies_across']['n_groups'] == 0
+    shutil.copy(mine[0], tmp_path/'tvt'/'train'/Path(mine[0]).parent.name/'copy.png')   # a copy of a test image in train/
+    again = open_run(tmp_path/'run1', tmp_path/'tvt', size=16)
+    assert again.test_split['near_copies_across'] == dict(n_groups=1, files=sorted([mine[0], str(tmp_path/'tvt'/'train'/Path(mine[0]).parent.name/'copy.png')]))
     assert not set(mine) & set(run.items.fname) and int(run.items.is_valid.sum()) == 9
     csv = src.assign(is_test=[i % 4 == 0 for i in range(len(src))], fname=src.fname)
     csv.drop(columns='is_valid').to_csv(tmp_path/'items.csv', index=False)
