@@ -132,7 +132,8 @@ def _across(all_items:pd.DataFrame, bad:pd.DataFrame)->dict:
 def _with_test(out:Path, all_items:pd.DataFrame, bad:pd.DataFrame, seed:int, share:float)->tuple:
     "`all_items` with `is_test`: your split, else the one recorded in the run folder, else one drawn now; and its record."
     f, rec = out/TEST_SPLIT, _recorded(out/TEST_SPLIT)
-    if 'is_test' in all_items.columns:   # your data names it
+    if 'is_test' in all_items.columns and not all_items.is_test.any(): all_items = all_items.drop(columns='is_test')
+    if 'is_test' in all_items.columns:   # your data names it (an is_test column without one test image does not)
         t = all_items[all_items.is_test]
         mine = dict(source='yours', n=len(t), counts=t.label.astype(str).value_counts().sort_index().to_dict(),
                     files=sorted(t.fname), items=item_fingerprint(all_items))   # other files: look for copies again

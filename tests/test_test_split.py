@@ -84,6 +84,8 @@ def test_your_test_folder_and_csv_column(tmp_path):
     run = open_run(tmp_path/'run2', tmp_path/'items.csv', size=16)
     assert run.test_split['source'] == 'yours' and set(run.test_split['files']) == set(csv.fname[csv.is_test])
     assert not set(run.test_split['files']) & set(run.items.fname) and run.n_test == 9
+    csv.assign(is_test=False).to_csv(tmp_path/'none.csv', index=False)   # a column without a test image: one is drawn
+    assert open_run(tmp_path/'run3', tmp_path/'none.csv', size=16).test_split['source'] == 'drawn'
 
 def test_no_test_split_when_a_class_is_too_small(tmp_path, capsys):
     "A class of fewer than 10 images: no test split, and the run says so."
