@@ -157,6 +157,7 @@ def _stratified_valid(labels:pd.Series, valid_pct:float, seed:int)->np.ndarray:
 
 # %% ../nbs/01_data.ipynb #81cd792b
 _VALID_DIRS = ('valid', 'val', 'validation')
+_TEST_DIRS = ('test', 'testing')
 
 def _is_img(p:Path)->bool: return p.suffix.lower() in image_extensions
 
@@ -173,27 +174,32 @@ def _class_folders(root:Path)->pd.DataFrame:
 
 # %% ../nbs/01_data.ipynb #5af315dd
 def _from_folder(root:Path)->pd.DataFrame:
-    "Items from class folders, with or without train/valid sub-folders."
+    "Items from class folders, with or without train/valid[/test] sub-folders."
     loose = sorted(p for p in root.iterdir() if p.is_file() and _is_img(p))
     if loose:
         raise ValueError(f"{root} holds images directly ({loose[0].name} and {len(loose)-1} more): put each image "
                          f"in a folder named after its label (root/label/image.png), or pass a CSV of fname,label.")
     subs = {p.name.lower():p for p in root.iterdir() if p.is_dir()}
     vdir = next((subs[v] for v in _VALID_DIRS if v in subs), None)
-    if 'train' not in subs or vdir is None: return _class_folders(root)
+    tdir = next((subs[v] for v in _TEST_DIRS if v in subs), None)
+    if 'train' not in subs or (vdir is None and tdir is None): return _class_folders(root)
     train = _from_folder(subs['train'])
-    df = pd.concat([train.assign(is_valid=False), _from_folder(vdir).assign(is_valid=True)], ignore_index=True)
+    parts = [train.assign(is_valid=False) if vdir is not None else train]   # no valid/: drawn from train/ later
+    if vdir is not None: parts.append(_from_folder(vdir).assign(is_valid=True))
+    if tdir is not None: parts.append(_from_folder(tdir).assign(is_valid=False, is_test=True))
+    df = pd.concat(parts, ignore_index=True)
+    if tdir is not None: df['is_test'] = df.is_test.eq(True)
     df.attrs['empty_classes'] = train.attrs['empty_classes']   # the classes are those of training
     return df
 
 # %% ../nbs/01_data.ipynb #32661d2d
-def _truthy(v)->bool:
-    "An `is_valid` cell as a bool; a word that is neither true nor false is an error."
+def _truthy(v, col:str='is_valid')->bool:
+    "An `is_valid` (or `is_test`) cell as a bool; a word that is neither true nor false is an error."
     if isinstance(v, str):
         s = v.strip().lower()
-        if s in ('1','true','yes','valid','y','t'): return True
+        if s in ('1','true','yes','y','t') or s == col.split('_')[-1]: return True   # 'valid' in is_valid, 'test' in is_test
         if s in ('0','false','no','train','n','f',''): return False
-        raise ValueError(f"is_valid value {v!r} is neither true nor false: use 1/0 or True/False.")
+        raise ValueError(f"{col} value {v!r} is neither true nor false: use 1/0 or True/False.")
     return bool(v)
 
 # %% ../nbs/01_data.ipynb #2eec15ce
@@ -214,7 +220,7 @@ def _read_csv(csv_path:Path, fn_col, label_col, valid_col)->pd.DataFrame:
     return df
 
 # %% ../nbs/01_data.ipynb #75d54ac6
-def _from_csv(csv_path:Path, fn_col, label_col, valid_col)->pd.DataFrame:
+def _from_csv(csv_path:Path, fn_col, label_col, valid_col, test_col='is_test')->pd.DataFrame:
     "Items from a CSV of file names and labels."
     df = _read_csv(csv_path, fn_col, label_col, valid_col)
     base = csv_path.parent
@@ -229,7 +235,12 @@ def _from_csv(csv_path:Path, fn_col, label_col, valid_col)->pd.DataFrame:
         raise ValueError(f"{len(empty)} rows of {csv_path} have an empty {label_col!r} (first: row {empty[0]+2} of "
                          f"the file, {df[fn_col].iloc[empty[0]]}). Give them a label or drop them.")
     res = pd.DataFrame(dict(fname=[os.path.abspath(f) for f in fnames], label=df[label_col].astype(str)))
-    if valid_col in df.columns: res['is_valid'] = [_truthy(v) for v in df[valid_col]]
+    if valid_col in df.columns: res['is_valid'] = [_truthy(v, valid_col) for v in df[valid_col]]
+    if test_col in df.columns: res['is_test'] = [_truthy(v, test_col) for v in df[test_col]]
+    if {'is_valid', 'is_test'} <= set(res.columns) and (both := res.is_valid & res.is_test).any():
+        raise ValueError(f"{int(both.sum())} rows of {csv_path} are marked both {valid_col} and {test_col} (first: "
+                         f"row {int(np.flatnonzero(both)[0])+2}, {df[fn_col][both].iloc[0]}): an image is in one "
+                         f"split only; drop one of the two marks.")
     return _tidy(res, csv_path)
 
 # %% ../nbs/01_data.ipynb #7c659a1d
@@ -264,30 +275,36 @@ def _from_list(files:list)->pd.DataFrame:
                  'the list')
 
 # %% ../nbs/01_data.ipynb #6acce458
-def _from_path(source:Path, fn_col, label_col, valid_col)->pd.DataFrame:
+def _from_path(source:Path, fn_col, label_col, valid_col, test_col='is_test')->pd.DataFrame:
     "Items from a folder of class folders or a CSV."
     if not source.exists():
         raise FileNotFoundError(f"{source} does not exist: pass a folder of class folders or a CSV of fname,label.")
     if source.is_dir(): return _from_folder(source)
-    if source.suffix.lower() in ('.csv', '.tsv', '.txt'): return _from_csv(source, fn_col, label_col, valid_col)
+    if source.suffix.lower() in ('.csv', '.tsv', '.txt'): return _from_csv(source, fn_col, label_col, valid_col, test_col)
     raise ValueError(f"{source} is neither a folder nor a CSV: pass a folder of class folders or a CSV of fname,label.")
 
 # %% ../nbs/01_data.ipynb #bfc6381a
-def load_items(source,                  # folder of class folders, CSV of fname,label[,is_valid], or list of image paths
+def load_items(source,                  # folder of class folders, CSV of fname,label[,is_valid][,is_test], or list of image paths
                valid_pct:float=0.2,     # validation share of each class when `source` has no split
                seed:int=42,             # seed of that split
                fn_col:str='fname',      # CSV column of file names
                label_col:str='label',   # CSV column of labels
                valid_col:str='is_valid',# CSV column marking the validation split (optional)
-              )->pd.DataFrame:          # one row per image: fname (absolute), label, is_valid
+               test_col:str='is_test',  # CSV column marking your held-out test split (optional)
+              )->pd.DataFrame:          # one row per image: fname (absolute), label, is_valid[, is_test if `source` has one]
     "The item table every step uses: one row per image with its path, label and split."
     is_list = isinstance(source, (list, tuple))
     if not is_list: source = Path(source).expanduser()
-    df = _from_list(source) if is_list else _from_path(source, fn_col, label_col, valid_col)
+    df = _from_list(source) if is_list else _from_path(source, fn_col, label_col, valid_col, test_col)
     if len(df)==0: raise ValueError(f"No images found in {source} (looked for {', '.join(sorted(image_extensions)[:6])}"
                                     f", ...): put images in class folders (root/label/image.png) or name them in the "
                                     f"CSV's {fn_col!r} column.")
-    if 'is_valid' not in df.columns: df['is_valid'] = _stratified_valid(df.label, valid_pct, seed)
+    test = df.is_test.to_numpy(bool) if 'is_test' in df.columns else np.zeros(len(df), bool)
+    if 'is_valid' not in df.columns:   # drawn from the rows outside your test split
+        df['is_valid'] = False
+        df.loc[~test, 'is_valid'] = _stratified_valid(df.label[~test].reset_index(drop=True), valid_pct, seed)
+    df['is_valid'] = df.is_valid.astype(bool)
+    if 'is_test' in df.columns: df = df[['fname', 'label', 'is_valid', 'is_test']]
     df.attrs['source'] = 'list' if is_list else str(source)
     df.attrs.setdefault('empty_classes', [])   # only a folder can have them
     return df.reset_index(drop=True)
@@ -458,6 +475,10 @@ def _check_items(items:pd.DataFrame):
     "Refuse an item table fastai would fail on late: missing columns, one split only, labels unseen in training."
     missing = {'fname','label','is_valid'} - set(items.columns)
     if missing: raise ValueError(f"items lack the column(s) {sorted(missing)}: build them with load_items().")
+    if 'is_test' in items.columns and items.is_test.astype(bool).any():   # kept out of every decision
+        raise ValueError(f"{int(items.is_test.astype(bool).sum())} items are marked is_test: the test split is kept "
+                         f"out of training and validation, and only the final model's scoring reads it. Pass the "
+                         f"run's items (open_run(...).items), or items[~items.is_test].")
     if not items.is_valid.any() or items.is_valid.all():
         raise ValueError(f"items need both a training and a validation split ({int(items.is_valid.sum())} of "
                          f"{len(items)} are marked is_valid): pass valid_pct > 0 to load_items or fix the is_valid "

@@ -384,14 +384,67 @@ def _model_finding(run:Path, card:dict|None)->Finding:
                    f"Explain it in step 5 (Grad-CAM, top losses back to the review), then use it: nnrecipe predict "
                    f"{run} IMAGES --out preds.csv.", dict(accuracy=acc, epochs=card['epochs']), 'run')
 
+# %% ../nbs/24_doctor.ipynb #003973e6
+def _two_proportions(k1:int, n1:int, k2:int, n2:int, z:float=1.96)->tuple:
+    "k1/n1 - k2/n2 and its interval (Agresti-Caffo: one success and one failure added to each proportion)."
+    p1, p2 = (k1 + 1)/(n1 + 2), (k2 + 1)/(n2 + 2)
+    se = math.sqrt(p1*(1 - p1)/(n1 + 2) + p2*(1 - p2)/(n2 + 2))
+    return k1/n1 - k2/n2, p1 - p2 - z*se, p1 - p2 + z*se
+
+# %% ../nbs/24_doctor.ipynb #202d0c76
+_TEST_RULE = ("Every choice (learning rate, rungs, epochs) was made on the validation set, so its figure is optimistic "
+              "by construction; the test split, read once by the final model, is the honest one. A difference counts "
+              "when the 95% interval of test minus validation (Agresti-Caffo) excludes 0.")
+_TEST_LOWER = ("Report the test figure, not the validation one. Test below validation: the choices fit the validation set "
+               "(many rungs compared on few validation images), or the splits differ: compare their class counts and "
+               "check step 1's near-duplicate and leakage findings (copies between training and validation inflate "
+               "validation). Do not tune on the test split: it would become a second validation set; a fresh test "
+               "split needs new images (a new run folder).")
+_TEST_HIGHER = ("Report the test figure with its n. Test above validation: chance on a small split, or a harder "
+                "validation split (another source, noisier labels): look at step 5's top losses on validation.")
+
+# %% ../nbs/24_doctor.ipynb #1d359f83
+def _test_finding(card:dict|None)->Finding|None:
+    "The final model's test figure beside its validation figure, and whether they disagree by more than their noise."
+    if not card or 'test' not in card: return None
+    t, v = card['test'], card['validation']
+    if not t.get('n'):
+        return Finding('no_test_split', 'info', f"the final model has no test figure ({t.get('note')}): its only figures "
+                       f"are validation figures.", _TEST_RULE, "Give a test/ folder (or an is_test column), or more "
+                       "images per class, and train the final model again in a new run folder.", {}, 'run')
+    m = next(k for k in v if k not in ('loss', 'n'))
+    at, av, nt, nv = float(t[m]), float(v[m]), int(t['n']), int(v['n'])
+    d, lo, hi = _two_proportions(round(at*nt), nt, round(av*nv), nv)
+    nums = dict(test=rounded(at), n_test=nt, valid=rounded(av), n_valid=nv, diff=rounded(d), lo=rounded(lo), hi=rounded(hi))
+    said = (f"test {m.replace('_', ' ')} {at:.3f} on {nt} images, validation {av:.3f} on {nv}: {d:+.3f}, 95% interval "
+            f"{lo:+.3f} to {hi:+.3f}")
+    if lo <= 0 <= hi:
+        return Finding('test_agrees', 'ok', f"{said}: within their noise.", _TEST_RULE,
+                       "Report the test figure with its n; nothing else to do.", nums, 'run')
+    return Finding('test_disagrees', 'warning', f"{said}: more than their noise.", _TEST_RULE,
+                   _TEST_LOWER if d < 0 else _TEST_HIGHER, nums, 'run')
+
+# %% ../nbs/24_doctor.ipynb #7e0f2ab8
+def _test_copies_finding(run:Path)->Finding|None:
+    "Near copies with files on both sides of your test split (`test_split.json`), with the files."
+    f = run/'test_split.json'
+    x = (load_results(f).get('near_copies_across') or {}) if f.exists() else {}
+    if not x.get('n_groups'): return None
+    return Finding('test_leakage', 'error', f"{x['n_groups']} groups of near copies have files both in your test split "
+                   f"and outside it: the test figure is inflated.", "Leakage makes a score a lie: an image the model "
+                   "trained on (or a near copy) says nothing about new images.", "Review these files in step 1: "
+                   "exclude the copies outside the test split, then train the final model again (steps 4 and 5).",
+                   dict(n_groups=x['n_groups']), 'run', x['files'])
+
 # %% ../nbs/24_doctor.ipynb #1024e6d0
 def chain_findings(run, # a run folder
                   )->list:
-    "Where a run stands along the recipe's chain: review decisions in force, the final model, what comes next."
+    "Where a run stands along the recipe's chain: review decisions in force, the final model and its test figure, what comes next."
     run = Path(run)
     f = run/'models'/'final_card.json'
     card = load_results(f) if f.exists() and (run/'models'/'final.pkl').exists() else None
-    return [o for o in (_review_finding(run, card), _model_finding(run, card)) if o is not None]
+    return [o for o in (_review_finding(run, card), _model_finding(run, card), _test_finding(card), _test_copies_finding(run))
+            if o is not None]
 
 # %% ../nbs/24_doctor.ipynb #7fb3dfdc
 def _folder_findings(p:Path)->list:

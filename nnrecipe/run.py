@@ -16,8 +16,13 @@ from .ledger import Ledger, apply
 from .ladder import train_final
 
 # %% auto #0
-__all__ = ['LEDGER', 'item_fingerprint', 'ledger_fingerprint', 'Run', 'open_run', 'choose_epochs', 'model_card',
-           'train_final_model']
+__all__ = ['TEST_SPLIT', 'TEST_READS', 'LEDGER', 'item_fingerprint', 'ledger_fingerprint', 'draw_test_split', 'Run', 'open_run',
+           'choose_epochs', 'model_card', 'train_final_model']
+
+# %% ../nbs/21_run.ipynb #2f1cdf24
+import torch, torch.nn.functional as F
+from dataclasses import field
+from .issues import near_duplicates
 
 # %% ../nbs/21_run.ipynb #f4e755a1
 def item_fingerprint(items:pd.DataFrame, # an item table (fname, label, is_valid)
@@ -56,6 +61,96 @@ def _unreadable(out:Path, items:pd.DataFrame, progress:bool=False)->pd.DataFrame
     save_results(dict(items=fp, n_scanned=len(df), files=bad.to_dict(orient='records')), f)
     return bad
 
+# %% ../nbs/21_run.ipynb #93f84f1b
+TEST_SPLIT = 'test_split.json'   # the test split's record in a run folder
+TEST_READS = 'test_reads.jsonl'  # one line each time the final scoring read it
+
+# %% ../nbs/21_run.ipynb #f982d83f
+def draw_test_split(items:pd.DataFrame,  # fname, label, is_valid: readable rows to draw from
+                    groups=None,         # near-duplicate group id per row (-1: none): a group goes whole to one side
+                    share:float=0.1,     # test share of every class
+                    seed:int=42,         # the same seed draws the same split
+                    min_class:int=10,    # a class with fewer images: no test split at all
+                   )->tuple:             # (is_test per row, None or the reason there is no test split)
+    "A seeded, stratified test split taken from the training rows, near-duplicate groups kept whole."
+    n, is_test = len(items), np.zeros(len(items), bool)
+    counts = items.label.astype(str).value_counts()
+    if share <= 0: return is_test, "no test split: test_pct=0."
+    small = counts[counts < min_class]
+    if len(small): return is_test, (f"no test split: class {small.index[-1]!r} has {small.iloc[-1]} images, fewer than the "
+                                    f"{min_class} a class needs to give one; the final figures are validation figures, "
+                                    f"optimistic since every choice was made on them. Add images, or give a test/ folder.")
+    g = np.asarray(groups) if groups is not None else np.full(n, -1)
+    unit = np.where(g >= 0, g, -1 - np.arange(n))   # a lone image is its own group
+    u = pd.DataFrame(dict(unit=unit, label=items.label.astype(str).values, valid=items.is_valid.to_numpy(bool))
+                    ).groupby('unit').agg(label=('label', 'first'), labels=('label', 'nunique'), valid=('valid', 'any'),
+                                          size=('label', 'size'))
+    u = u[(u.labels == 1) & ~u.valid]   # a group reaching into the validation split, or with two labels, stays out
+    rng, chosen = np.random.default_rng(seed), []
+    for lbl in sorted(counts.index):
+        cand = u[u.label == lbl]; ids, sizes = cand.index.to_numpy(), cand['size'].to_numpy()
+        want, got = max(1, round(share*counts[lbl])), 0
+        for k in rng.permutation(len(cand)):
+            if got >= want: break
+            if got + sizes[k] <= want: chosen.append(ids[k]); got += sizes[k]
+    return np.isin(unit, chosen), None
+
+# %% ../nbs/21_run.ipynb #f9ca75ac
+def _dup_groups(sc:pd.DataFrame, max_dist:int=2)->np.ndarray:
+    "A near-duplicate group id per row of a scan, as `find_issues` groups them (pHash within `max_dist` bits); -1: alone."
+    ok, g = sc.readable.to_numpy(bool), np.full(len(sc), -1)
+    if ok.sum() > 1: g[ok] = near_duplicates(sc.phash[ok].tolist(), max_dist)   # exact copies share a pHash
+    return g
+
+# %% ../nbs/21_run.ipynb #ecc4f5ff
+def _recorded(f:Path)->dict|None:
+    "The test split recorded in the run folder, or None."
+    try: return load_results(f) if f.exists() else None
+    except ValueError: return None   # cut short by a kill before anything read it: drawn again
+
+def _draw(out:Path, all_items:pd.DataFrame, bad:pd.DataFrame, seed:int, share:float)->dict:
+    "Draw the test split from the readable items (near copies grouped from the run's cached scan) and record it."
+    ok = all_items[~all_items.fname.isin(set(bad.fname))].reset_index(drop=True)
+    groups = _dup_groups(scan(ok, progress=False))   # read from the scan cache: the run scanned them a moment ago
+    is_test, note = draw_test_split(ok, groups, share, seed)
+    t = ok[is_test]
+    rec = dict(source='drawn', seed=seed, share=share, max_dist=2, n=len(t), note=note,
+               counts=t.label.astype(str).value_counts().sort_index().to_dict(), files=sorted(t.fname))
+    save_results(rec, out/TEST_SPLIT)
+    if note: print(note)
+    return rec
+
+# %% ../nbs/21_run.ipynb #f2ead457
+def _across(all_items:pd.DataFrame, bad:pd.DataFrame)->dict:
+    "Near-copy groups of the readable items that have files on both sides of your test split (from the cached scan)."
+    ok = all_items[~all_items.fname.isin(set(bad.fname))].reset_index(drop=True)
+    g = _dup_groups(scan(ok[['fname', 'label', 'is_valid']], progress=False))
+    df = pd.DataFrame(dict(g=g, t=ok.is_test.to_numpy(bool), f=ok.fname))[g >= 0]
+    mixed = df.groupby('g').t.transform('nunique') > 1
+    return dict(n_groups=int(df.g[mixed].nunique()), files=sorted(df.f[mixed])[:50])
+
+def _with_test(out:Path, all_items:pd.DataFrame, bad:pd.DataFrame, seed:int, share:float)->tuple:
+    "`all_items` with `is_test`: your split, else the one recorded in the run folder, else one drawn now; and its record."
+    f, rec = out/TEST_SPLIT, _recorded(out/TEST_SPLIT)
+    if 'is_test' in all_items.columns and not all_items.is_test.any(): all_items = all_items.drop(columns='is_test')
+    if 'is_test' in all_items.columns:   # your data names it (an is_test column without one test image does not)
+        t = all_items[all_items.is_test]
+        mine = dict(source='yours', n=len(t), counts=t.label.astype(str).value_counts().sort_index().to_dict(),
+                    files=sorted(t.fname), items=item_fingerprint(all_items))   # other files: look for copies again
+        if rec and rec.get('source') == 'yours' and rec.get('items') == mine['items']: return all_items, rec
+        mine['near_copies_across'] = x = _across(all_items, bad)
+        save_results(mine, f)
+        if x['n_groups']: print(f"{x['n_groups']} groups of near copies have files both in your test split and outside "
+                                f"it (e.g. {x['files'][0]}): the test figure is inflated. Exclude the copies outside the "
+                                f"test split in step 1's review.")
+        return all_items, mine
+    if rec is None or rec.get('source') != 'drawn': rec = _draw(out, all_items, bad, seed, share)
+    elif (rec['seed'], rec['share']) != (seed, share):
+        print(f"The test split recorded in {f} (seed {rec['seed']}, {rec['share']:.0%}) is kept: it was set aside when "
+              f"the run began. For another, open a new run folder.")
+    is_test = all_items.fname.isin(set(rec['files']))
+    return all_items.assign(is_valid=all_items.is_valid & ~is_test, is_test=is_test), rec   # files added later redraw valid
+
 # %% ../nbs/21_run.ipynb #40353c3b
 LEDGER = 'review.jsonl'  # the review ledger's file name in a run folder (step 1 writes it)
 
@@ -67,15 +162,19 @@ class Run:
     source:str               # the images: a folder, a CSV, or the embedded digits' folder
     size:int                 # image side the model sees
     seed:int                 # seed of the split and of every training
-    all_items:pd.DataFrame   # every file `load_items` found
+    all_items:pd.DataFrame   # every file `load_items` found, `is_test` marking the test split
     unreadable:pd.DataFrame  # fname, error: files left out
     ledger:Ledger            # the review ledger, `out/review.jsonl`
-    items:pd.DataFrame       # `all_items` minus the unreadable files, decisions in force: what every step uses
+    items:pd.DataFrame       # `all_items` minus unreadable files and the test split, decisions in force: what every step uses
+    test_split:dict=None     # the test split's record (`out/test_split.json`): source, seed, share, n, counts, files
+    _test:pd.DataFrame=field(default=None, repr=False)  # the test items: only `final_test_items` hands them out
     def __repr__(self):
         a = self.items.attrs.get('applied', {})
         return (f"Run({str(self.out)!r}: {len(self.items)} of {len(self.all_items)} items from {self.source}; "
                 f"{len(self.unreadable)} unreadable, {a.get('excluded', 0)} excluded, {a.get('relabelled', 0)} "
-                f"relabelled; {self.size} px)")
+                f"relabelled; {self.n_test} held out as the test split; {self.size} px)")
+    @property
+    def n_test(self)->int: return 0 if self._test is None else len(self._test)
     @property
     def item_fingerprint(self)->str: return item_fingerprint(self.items)
     @property
@@ -86,20 +185,23 @@ class Run:
 # %% ../nbs/21_run.ipynb #871e6b4d
 def open_run(out_dir='runs/notebook', # the run folder, created if need be
              data=None,               # folder or CSV of images; None: the embedded digits
-             seed:int=42,             # seed of the validation split (when the data has none)
+             seed:int=42,             # seed of the validation and test splits (when the data has none)
              size:int=None,           # image side; None: 32 for the digits, else 224
              progress:bool=False,     # a progress bar while scanning (first opening only)
+             test_pct:float=0.1,      # test share of every class set aside at the first opening, when the data has none
             )->Run:
-    "Open the run in `out_dir`: the item table every step uses, unreadable files out and review decisions in force."
+    "Open the run in `out_dir`: the item table every step uses, unreadable files out, test split aside, review decisions in force."
     out = Path(out_dir).absolute(); out.mkdir(parents=True, exist_ok=True)
     source = Path(data).expanduser().absolute() if data is not None else digits()
     all_items = load_items(source, seed=seed)
-    bad = _unreadable(out, all_items, progress)
+    bad = _unreadable(out, all_items[['fname', 'label', 'is_valid']], progress)
+    all_items, rec = _with_test(out, all_items, bad, seed, test_pct)
     ledger = Ledger(out/LEDGER)
     fp = ledger_fingerprint(ledger)
-    items = apply(all_items, ledger, scan=bad.assign(readable=False))
-    items.attrs['ledger_fingerprint'] = fp
-    return Run(out, str(source), size or (32 if data is None else 224), seed, all_items, bad, ledger, items)
+    kept = apply(all_items, ledger, scan=bad.assign(readable=False))
+    test, items = [kept[kept.is_test == t].drop(columns='is_test').reset_index(drop=True) for t in (True, False)]
+    items.attrs = {**kept.attrs, 'ledger_fingerprint': fp}
+    return Run(out, str(source), size or (32 if data is None else 224), seed, all_items, bad, ledger, items, rec, test)
 
 # %% ../nbs/21_run.ipynb #5902c57b
 @patch
@@ -128,6 +230,20 @@ def card(self:Run, name:str='final')->dict|None:
     "The model card of the run's model `name`, or None when it has not been trained."
     f = _card_path(self.out, name)
     return load_results(f) if f.exists() and (self.out/'models'/f'{name}.pkl').exists() else None
+
+# %% ../nbs/21_run.ipynb #ad2b5101
+@patch
+def final_test_items(self:Run, name:str='final')->pd.DataFrame:
+    "The test split, for the final scoring of the run's model `name` only: refused before that model is saved."
+    m = self.out/'models'/f'{name}.pkl'
+    if not m.exists():
+        raise RuntimeError(f"The test split is read once, by the final scoring, and {m} does not exist yet: every step "
+                           f"trains, validates and decides on run.items. train_final_model scores the test split "
+                           f"after it saves the model.")
+    with open(self.out/TEST_READS, 'a') as f:   # journalled: how often the test split was looked at, and by which model
+        f.write(json.dumps(dict(time=time.strftime('%Y-%m-%d %H:%M:%S'), model=f'models/{name}.pkl', n=self.n_test,
+                                model_mtime=m.stat().st_mtime)) + '\n')
+    return self._test.copy()
 
 # %% ../nbs/21_run.ipynb #e33dc5a0
 def choose_epochs(sweep_table:pd.DataFrame=None, # `EpochSweep.table` (epochs, valid_loss), or None when it did not run
@@ -180,8 +296,21 @@ def _calibration(run:Run, learn, card:dict)->dict:
 
 # %% ../nbs/21_run.ipynb #40cf7390
 def _test_scores(run:Run, learn, card:dict)->dict:
-    "Card entries on the held-out test split (issue 17, item 1: being written)."
-    return {}
+    "The test split scored once by the final model: the card's validation measures, on the test items."
+    if not run.n_test: return dict(test=dict(n=0, note=(run.test_split or {}).get('note') or 'no test split'))
+    test = run.final_test_items(Path(card['model']).stem)
+    known = test.label.astype(str).isin([str(c) for c in learn.dls.vocab])   # a class of your test/ unseen in training
+    with learn.no_bar(), learn.no_logging(): p,y = learn.get_preds(dl=learn.dls.test_dl(test[known], with_labels=True))
+    logp, y = torch.log(p.float().clamp_min(1e-12)), y.long()
+    pred, T = logp.argmax(1), float(card.get('temperature') or 1.0)
+    metric = next(k for k in card['validation'] if k not in ('loss', 'n'))   # accuracy, as `measure_gap` measures it
+    from sklearn.metrics import balanced_accuracy_score
+    res = {metric: float((pred == y).float().mean()), 'loss': float(F.nll_loss(logp, y)), 'n': len(y),
+           'balanced_accuracy': float(balanced_accuracy_score(y.numpy(), pred.numpy())),
+           'source': run.test_split['source'], 'fingerprint': item_fingerprint(test)}
+    if T != 1.0: res.update(temperature=T, loss_calibrated=float(F.nll_loss(torch.log_softmax(logp/T, 1), y)))
+    if (~known).any(): res['unknown_labels'] = int((~known).sum())   # not scored: the model cannot predict them
+    return dict(test=res)
 
 # %% ../nbs/21_run.ipynb #cf35354e
 def _portable(run:Run, learn, card:dict, name:str)->dict:

@@ -50,6 +50,7 @@ def corpus(root)->Path:
     (root/'no_label_col.csv').write_text('file,class\n' + ''.join(f"{f},{l}\n" for f,l in good))
     (root/'bad_valid.csv').write_text('fname,label,is_valid\n' + ''.join(f"{f},{l},maybe\n" for f,l in good))
     (root/'empty.csv').write_text('fname,label\n')
+    (root/'both_splits.csv').write_text('fname,label,is_valid,is_test\n' + ''.join(f"{f},{l},{int(i < 3)},{int(i % 3 == 0)}\n" for i,(f,l) in enumerate(good)))
     (root/'latin1.csv').write_bytes(rows([(f, 'caf\xe9' if l == 'a' else l) for f,l in good]).encode('latin-1'))
     (root/'notes.pdf').write_bytes(b'%PDF-1.4\n')
     (root/'loose').mkdir(exist_ok=True); _png(root/'loose'/'x.png', 6000)
@@ -121,6 +122,8 @@ def cases(root:Path)->list:
         Case('CSV without a label column', "load_items('no_label_col.csv')", lambda: load_items(r/'no_label_col.csv')),
         Case("CSV is_valid column holding 'maybe'", "load_items('bad_valid.csv')", lambda: load_items(r/'bad_valid.csv')),
         Case('CSV with a header and no rows', "load_items('empty.csv')", lambda: load_items(r/'empty.csv')),
+        Case('CSV marking a row both is_valid and is_test', "load_items('both_splits.csv')", lambda: load_items(r/'both_splits.csv')),
+        Case('items holding the test split', "dataloaders(items)  # is_test rows", lambda: dataloaders(load_items(r/'ten_by_five').assign(is_test=lambda d: d.index % 5 == 0), size=16)),
         # broken images
         Case('broken, odd and looping image files', "scan('images/')",
              lambda: f"{(~(d := sc(r/'images')).readable).sum()} of {len(d)} files unreadable, each with a reason"),

@@ -23,7 +23,7 @@ def test_every_step_has_a_parameters_cell():
 
 def test_start_here(recipe_run):
     res = json.loads((recipe_run/'00_start_here.json').read_text())
-    assert (res['n_items'], res['n_classes'], res['n_valid']) == (1797, 10, 359)
+    assert (res['n_items'], res['n_classes'], res['n_valid'], res['n_test']) == (1797 - 179, 10, 359, 179)  # test split aside
     assert res['batch_shape'] == [64, 3, 32, 32]
-    assert sum(c['train'] + c['valid'] for c in res['counts'].values()) == 1797
+    assert sum(c['train'] + c['valid'] for c in res['counts'].values()) == 1797 - 179
     assert (recipe_run/'00_batch.png').stat().st_size > 10_000

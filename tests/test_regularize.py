@@ -130,7 +130,7 @@ def test_imbalanced_digits_decide_on_balanced_accuracy(one_thread):
 
 def test_recipe_step(recipe_run):
     r = json.loads((recipe_run/'04_reduce_overfitting.json').read_text())
-    assert r['n_train'] == 144 and r['n_valid'] == 359 and r['train_frac'] == 0.1
+    assert r['n_train'] == 126 and r['n_valid'] == 359 and r['train_frac'] == 0.1   # 10% of 1,259: the test split is out
     t = pd.DataFrame(r['table'])
     assert t.rung.tolist()[0] == 'baseline' and set(t.rung) <= {'baseline', 'seed_noise', *RUNGS}
     for col in ('rung', 'settings', 'train_loss', 'valid_loss', 'metric', 'gap', 'seconds', 'kept', 'precision'): assert col in t

@@ -16,7 +16,7 @@ def test_recipe_step(recipe_run):
     assert sum(res['batch']['labels'].values()) == 64
     assert {r['issue'] for r in res['issue_summary']} == set(res['issues'])
     li = res['label_issues']
-    assert li['n_checked'] == 1797 and li['oof_accuracy'] > 0.9  # its minutes are in bench/bench_label_issues.py
+    assert li['n_checked'] == 1797 - 179 and li['oof_accuracy'] > 0.9  # the test split stays out; minutes: bench/bench_label_issues.py
     assert li['n'] < 0.02*li['n_checked'], li['n']      # the digits' labels are nearly all right: few are flagged
     assert all(Path(t['fname']).exists() for t in li['top'])
     for png in ('01_issues.png', '01_batch.png'):

@@ -50,9 +50,10 @@ def test_undecodable_file_reported_then_left_out(recipe_run, recipe_data):
     look = load_results(recipe_run/'01_look_at_the_data.json')
     assert (look['n_files'], look['n_unreadable'], look['issues'].get('unreadable')) == (1798, 1, 1)
     assert [f['fname'] for f in load_results(recipe_run/'unreadable.json')['files']] == [bomb]
-    assert load_results(recipe_run/'00_start_here.json')['n_items'] == 1797
+    assert load_results(recipe_run/'00_start_here.json')['n_items'] == 1797 - 179   # and 179 in the test split
     card = load_results(recipe_run/'models'/'final_card.json')
-    assert card['items']['n'] == 1797 and card['items']['unreadable_left_out'] == 1
+    assert card['items']['n'] == 1797 - 179 and card['items']['unreadable_left_out'] == 1
+    assert bomb not in load_results(recipe_run/'test_split.json')['files']
     assert load_results(recipe_run/'05_interpret.json')['data']['model'] == 'models/final.pkl'
 
 def test_final_model_card_and_predict(recipe_run, recipe_data, tmp_path, capsys):
@@ -74,9 +75,20 @@ def test_final_model_card_and_predict(recipe_run, recipe_data, tmp_path, capsys)
     assert abs((preds.pred == preds.label).mean() - card['validation']['accuracy']) <= 0.005
     probs = preds[[f'p_{c}' for c in card['classes']]]
     assert ((probs.sum(axis=1) - 1).abs() < 1e-4).all()
+    # the test split, scored once after training, beside the validation figures; predict agrees with it
+    t, split = card['test'], load_results(recipe_run/'test_split.json')
+    assert (t['n'], t['source'], split['n']) == (179, 'drawn', 179) and 0 <= t['accuracy'] <= 1 and t['loss'] > 0
+    assert not set(split['files']) & set(run.items.fname)
+    assert [r['model'] for r in map(json.loads, (recipe_run/'test_reads.jsonl').read_text().splitlines())] == ['models/final.pkl']
+    test = run.all_items[run.all_items.is_test]
+    test[['fname', 'label']].to_csv(tmp_path/'test.csv', index=False)
+    main(['predict', str(recipe_run), str(tmp_path/'test.csv'), '--out', str(tmp_path/'test_preds.csv')])
+    tp = pd.read_csv(tmp_path/'test_preds.csv', dtype={'label': str, 'pred': str})
+    assert len(tp) == 179 and abs((tp.pred == tp.label).mean() - t['accuracy']) <= 0.006
 
 def test_doctor_follows_the_chain(recipe_run):
     "The doctor knows the run's final model exists and points at predict; the report carries the card."
     d = diagnose(recipe_run)
     assert 'final_model' in d and 'no_final_model' not in d and 'nnrecipe predict' in d['final_model'].todo
+    assert ('test_agrees' in d) != ('test_disagrees' in d)   # the test figure beside validation, judged on their noise
     assert "id='model-card'" in (recipe_run/'report.html').read_text()
