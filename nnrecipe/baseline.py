@@ -66,10 +66,10 @@ class DivergenceWitness(Callback):
     def before_fit(self): self.nan,self.peak = None,None
     # read after the batch: fastai's TrainEvalCallback has counted the step by then
     def _at(self)->dict: return dict(step=int(self.train_iter)-1, epoch=int(self.epoch), batch=int(self.iter),
-                                     loss=float(self.loss), files=batch_files(self.dl, self.iter))
+                                     loss=float(self.loss.detach()), files=batch_files(self.dl, self.iter))
     def after_batch(self):  # after the step, where the raw history reads the loss anyway: no extra wait for a GPU
         if not self.training or self.nan is not None: return
-        l = float(self.loss)
+        l = float(self.loss.detach())
         if not math.isfinite(l): self.nan = self._at()
         elif self.peak is None or l > self.peak['loss']: self.peak = self._at()
     def after_fit(self):
