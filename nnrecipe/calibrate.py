@@ -30,6 +30,15 @@ def probs_from_logits(logits,                 # (n, classes) raw model outputs
     z = torch.as_tensor(_np(logits), dtype=torch.float64)
     return F.softmax(z/float(temperature), dim=-1).numpy()
 
+# %% ../nbs/19_calibrate.ipynb #60c6ebc9
+def _is_softmax(loss_func, n_classes:int)->bool:
+    "Whether a loss turns logits into probabilities with a softmax (cross-entropy, label smoothing, focal loss)."
+    act = getattr(loss_func, 'activation', None)
+    if act is None: return False
+    z = torch.randn(3, n_classes)
+    try: return bool(torch.allclose(torch.as_tensor(act(z)).float(), F.softmax(z, -1), atol=1e-6))
+    except Exception: return False
+
 # %% ../nbs/19_calibrate.ipynb #f39d11f6
 def reliability(probs,          # (n, classes) probabilities
                 y,              # (n,) true class indices
