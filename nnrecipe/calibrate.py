@@ -133,9 +133,9 @@ class Calibration:
     fitted:float              # the T that minimises the NLL
     ece_before:float          # ECE of softmax(logits)
     ece_after:float           # ECE with `temperature` applied
-    nll_before:float
-    nll_after:float
-    n_bins:int
+    nll_before:float          # NLL of softmax(logits)
+    nll_after:float           # with `temperature`
+    n_bins:int                # bins of the ECE
     bins_before:pd.DataFrame  # reliability bins without a temperature
     bins_after:pd.DataFrame   # with `temperature`
     per_class:pd.DataFrame    # precision, recall, support
@@ -189,7 +189,10 @@ def _bars(ax, bins:pd.DataFrame, title:str):
     ax.set_xlabel('top probability (confidence)'); ax.set_ylabel('accuracy'); ax.legend(fontsize=7, loc='upper left')
 
 @patch
-def plot(self:Calibration, fig=None, where:str='validation'):
+def plot(self:Calibration,
+         fig=None,                # a matplotlib Figure to draw into; None: a new one
+         where:str='validation',  # which images, for the titles
+        ):
     "Reliability diagrams before and after the temperature (a matplotlib Figure; `fig` to draw into one)."
     import matplotlib.pyplot as plt
     if fig is None: fig = plt.figure(figsize=(9, 4))
@@ -202,7 +205,9 @@ def plot(self:Calibration, fig=None, where:str='validation'):
 
 # %% ../nbs/19_calibrate.ipynb #f19f09be
 @patch
-def to_card(self:Calibration, plot:str=None)->dict:
+def to_card(self:Calibration,
+            plot:str=None, # the reliability plot's path, relative to the run folder
+           )->dict:
     "The model card's entries: temperature, calibration (ECE, bins, plot), per_class, confusion, coverage."
     r = lambda v: None if v is None or v != v else round(float(v), 4)
     bins = lambda b: [dict(lo=r(o.lo), hi=r(o.hi), n=int(o.n), confidence=r(o.confidence), accuracy=r(o.accuracy))
