@@ -149,8 +149,10 @@ class Calibration:
     def __repr__(self): return f"Calibration({self.note})"
 
 # %% ../nbs/19_calibrate.ipynb #c85e68f4
-def _temperature_note(fitted:float, applied:bool, eb:float, ea:float, n:int, n_bins:int)->str:
+def _temperature_note(fitted:float, applied:bool, eb:float, ea:float, n:int, n_bins:int, one_sided:bool=False)->str:
     "What temperature scaling did, in words, with its figures."
+    if one_sided: return (f"validation ECE {eb:.4f} ({n_bins} bins, {n} images); every image right (or every one wrong): "
+                          f"the NLL would fall without end as T goes to 0 (fit stopped at {fitted:.3g}), so T = 1.")
     fa = (f"fitted T = {fitted:.3f} lowers it to {ea:.4f}, so predictions divide the logits by {fitted:.3f}" if applied
           else f"the fitted T = {fitted:.3f} would not lower it ({ea:.4f}), so T = 1 (probabilities as the model gives)")
     return (f"validation ECE {eb:.4f} ({n_bins} bins, {n} images); {fa}. Fitted and measured on the same images: "
@@ -168,9 +170,11 @@ def calibrate(logits,          # (n, classes) validation logits
     p1, fitted = probs_from_logits(z), fit_temperature(z, y)
     pt = probs_from_logits(z, fitted)
     eb, ef = ece(p1, y, n_bins), ece(pt, y, n_bins)
-    keep = ef < eb
+    right = p1.argmax(1) == y
+    one_sided = bool(right.all() or not right.any())  # no errors (or no hits): nothing to fit T on
+    keep = ef < eb and not one_sided
     t, p = (fitted, pt) if keep else (1.0, p1)
-    note = _temperature_note(fitted, keep, eb, ef, len(y), n_bins)
+    note = _temperature_note(fitted, keep, eb, ef, len(y), n_bins, one_sided)
     return Calibration(t, fitted, eb, ece(p, y, n_bins), nll(p1, y), nll(p, y), n_bins, reliability(p1, y, n_bins),
                        reliability(p, y, n_bins), per_class(p1, y, classes), confusion(p1, y, classes),
                        coverage_table(p, y, thresholds), note)

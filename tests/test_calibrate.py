@@ -64,3 +64,11 @@ def test_predict_applies_temperature_and_abstains(recipe_run, recipe_data):
     ab = predict(recipe_run, files, progress=False, min_prob=P)
     assert ab.abstained.tolist() == (ab.prob < P).tolist() and 0 < ab.abstained.sum() < len(ab)
     assert (ab.pred == preds.pred).all()   # abstained rows keep their class, flagged
+
+def test_no_temperature_without_errors():
+    "Every validation image right and confident: the NLL drives T to 0, which would promise certainty; T stays 1."
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 300)
+    z = rng.normal(size=(300, 3)); z[np.arange(300), y] += 6
+    cal = calibrate(z, y, ['a', 'b', 'c'])
+    assert cal.fitted < 0.5 and cal.temperature == 1.0 and not cal.applied and 'every image right' in cal.note
