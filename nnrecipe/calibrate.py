@@ -185,9 +185,10 @@ def _bars(ax, bins:pd.DataFrame, title:str):
     b = bins[bins.n > 0]
     w = float(bins.hi[0] - bins.lo[0])
     ax.bar(b.lo + w/2, b.accuracy, width=w*0.95, color='tab:blue', label='accuracy')
-    ax.bar(b.lo + w/2, b.confidence - b.accuracy, bottom=b.accuracy, width=w*0.95, color='tab:red', alpha=0.35,
-           label='gap to confidence')
-    for x, h, n in zip(b.lo + w/2, b.accuracy, b.n): ax.text(x, min(h, 0.95) + 0.02, str(n), ha='center', fontsize=6)
+    ax.bar(b.lo + w/2, b.confidence - b.accuracy, bottom=b.accuracy, width=w*0.95, facecolor='none',
+           edgecolor='tab:red', hatch='///', lw=0.8, label='gap to the mean confidence')
+    tops = np.maximum(b.accuracy, b.confidence)
+    for x, h, n in zip(b.lo + w/2, tops, b.n): ax.text(x, min(h + 0.015, 1.0), str(n), ha='center', fontsize=6)
     ax.plot([0, 1], [0, 1], 'k--', lw=1, label='calibrated')
     ax.set_xlim(0, 1); ax.set_ylim(0, 1.05); ax.set_title(title, fontsize=9)
     ax.set_xlabel('top probability (confidence)'); ax.set_ylabel('accuracy'); ax.legend(fontsize=7, loc='upper left')
