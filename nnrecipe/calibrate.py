@@ -6,4 +6,224 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = []
+__all__ = ['THRESHOLDS', 'probs_from_logits', 'reliability', 'ece', 'nll', 'fit_temperature', 'per_class', 'confusion',
+           'coverage_table', 'Calibration', 'calibrate']
+
+# %% ../nbs/19_calibrate.ipynb #2d6440b5
+from dataclasses import dataclass
+from pathlib import Path
+import numpy as np, pandas as pd, torch
+import torch.nn.functional as F
+from fastcore.basics import patch
+
+# %% ../nbs/19_calibrate.ipynb #dab5b8d1
+def _np(x)->np.ndarray:
+    "A numpy array from a tensor (fastai's subclasses included), list or array."
+    if isinstance(x, torch.Tensor): x = x.detach().as_subclass(torch.Tensor).float().cpu().numpy()
+    return np.asarray(x)
+
+# %% ../nbs/19_calibrate.ipynb #96943232
+def probs_from_logits(logits,                 # (n, classes) raw model outputs
+                      temperature:float=1.0,  # divides the logits; 1: the plain softmax
+                     )->np.ndarray:           # (n, classes) probabilities
+    "softmax(logits / temperature): a model's probabilities with a temperature applied."
+    z = torch.as_tensor(_np(logits), dtype=torch.float64)
+    return F.softmax(z/float(temperature), dim=-1).numpy()
+
+# %% ../nbs/19_calibrate.ipynb #60c6ebc9
+def _is_softmax(loss_func, n_classes:int)->bool:
+    "Whether a loss turns logits into probabilities with a softmax (cross-entropy, label smoothing, focal loss)."
+    act = getattr(loss_func, 'activation', None)
+    if act is None: return False
+    z = torch.randn(3, n_classes)
+    try: return bool(torch.allclose(torch.as_tensor(act(z)).float(), F.softmax(z, -1), atol=1e-6))
+    except Exception: return False
+
+# %% ../nbs/19_calibrate.ipynb #f39d11f6
+def reliability(probs,          # (n, classes) probabilities
+                y,              # (n,) true class indices
+                n_bins:int=15,  # equal-width bins of the top probability over [0, 1]
+               )->pd.DataFrame: # one row per bin: lo, hi, n, confidence (mean top probability), accuracy
+    "Images binned by their top probability: in each bin, how sure the model was and how often it was right."
+    p, y = _np(probs).astype(float), _np(y).astype(int)
+    conf, right = p.max(1), (p.argmax(1) == y).astype(float)
+    edges = np.linspace(0, 1, n_bins + 1)
+    b = np.clip(np.searchsorted(edges, conf, side='left') - 1, 0, n_bins - 1)
+    n = np.bincount(b, minlength=n_bins)
+    with np.errstate(invalid='ignore', divide='ignore'):
+        c, a = np.bincount(b, conf, n_bins)/n, np.bincount(b, right, n_bins)/n
+    return pd.DataFrame(dict(lo=edges[:-1], hi=edges[1:], n=n, confidence=c, accuracy=a))
+
+# %% ../nbs/19_calibrate.ipynb #928046af
+def ece(probs,          # (n, classes) probabilities
+        y,              # (n,) true class indices
+        n_bins:int=15,  # equal-width bins of the top probability
+       )->float:        # 0: calibrated; up to 1
+    "Expected calibration error: |accuracy - confidence| per bin of top probability, averaged weighted by images."
+    r = reliability(probs, y, n_bins)
+    r = r[r.n > 0]
+    return float((r.n*(r.accuracy - r.confidence).abs()).sum()/r.n.sum())
+
+# %% ../nbs/19_calibrate.ipynb #fc8471da
+def nll(probs, # (n, classes) probabilities
+        y,     # (n,) true class indices
+       )->float:
+    "Mean negative log-likelihood of the true classes (the cross-entropy the temperature is fitted on)."
+    p, y = _np(probs).astype(float), _np(y).astype(int)
+    return float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-12, None)).mean())
+
+# %% ../nbs/19_calibrate.ipynb #ea75d24a
+def fit_temperature(logits,            # (n, classes) validation logits
+                    y,                 # (n,) true class indices
+                    max_iter:int=100,  # LBFGS iterations
+                   )->float:           # T > 0
+    "The temperature T that minimises the NLL of softmax(logits / T), fitted by LBFGS on log T."
+    z, t = torch.as_tensor(_np(logits), dtype=torch.float64), torch.as_tensor(_np(y).astype(int))
+    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.5, max_iter=max_iter, line_search_fn='strong_wolfe')
+    def closure():
+        opt.zero_grad(); loss = F.cross_entropy(z/log_t.exp(), t); loss.backward(); return loss
+    opt.step(closure)
+    return float(log_t.detach().clamp(-5, 5).exp())  # T within [0.007, 148]: beyond, the logits were degenerate
+
+# %% ../nbs/19_calibrate.ipynb #1991e0cb
+def per_class(probs,             # (n, classes) probabilities (or logits: only the argmax counts)
+              y,                 # (n,) true class indices
+              classes:list,      # class names, in the model's order
+             )->pd.DataFrame:    # one row per class: precision, recall, support
+    "Precision, recall and support of every class (scikit-learn; 0 where a class is never predicted)."
+    from sklearn.metrics import precision_recall_fscore_support
+    pred, y = _np(probs).argmax(1), _np(y).astype(int)
+    p, r, _, s = precision_recall_fscore_support(y, pred, labels=list(range(len(classes))), zero_division=0)
+    return pd.DataFrame(dict(precision=p, recall=r, support=s), index=pd.Index([str(c) for c in classes], name='class'))
+
+# %% ../nbs/19_calibrate.ipynb #20ecfdb3
+def confusion(probs,          # (n, classes) probabilities (or logits)
+              y,              # (n,) true class indices
+              classes:list,   # class names, in the model's order
+             )->pd.DataFrame: # rows: true class; columns: predicted class
+    "The confusion matrix (scikit-learn), labelled: row = true class, column = predicted."
+    from sklearn.metrics import confusion_matrix
+    cm = confusion_matrix(_np(y).astype(int), _np(probs).argmax(1), labels=list(range(len(classes))))
+    names = [str(c) for c in classes]
+    return pd.DataFrame(cm, index=pd.Index(names, name='true'), columns=pd.Index(names, name='predicted'))
+
+# %% ../nbs/19_calibrate.ipynb #3618dd0f
+THRESHOLDS = (0., 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)  # the min_prob rows of the coverage table
+
+def coverage_table(probs,                    # (n, classes) probabilities, as `predict` gives them
+                   y,                        # (n,) true class indices
+                   thresholds=THRESHOLDS,    # values of P
+                  )->pd.DataFrame:           # min_prob, n, coverage, accuracy (NaN when nothing is kept)
+    "For each threshold P: how many images have a top probability >= P (coverage) and the accuracy on them."
+    p, y = _np(probs).astype(float), _np(y).astype(int)
+    conf, right = p.max(1), p.argmax(1) == y
+    rows = []
+    for t in thresholds:
+        k = conf >= t
+        rows.append(dict(min_prob=float(t), n=int(k.sum()), coverage=float(k.mean()),
+                         accuracy=float(right[k].mean()) if k.any() else np.nan))
+    return pd.DataFrame(rows)
+
+# %% ../nbs/19_calibrate.ipynb #8b4e909c
+@dataclass
+class Calibration:
+    "Calibration of a classifier on a set of images: temperature, ECE before and after, per class, coverage."
+    temperature:float         # applied: the fitted T when it lowers the ECE, else 1
+    fitted:float              # the T that minimises the NLL
+    ece_before:float          # ECE of softmax(logits)
+    ece_after:float           # ECE with `temperature` applied
+    nll_before:float          # NLL of softmax(logits)
+    nll_after:float           # with `temperature`
+    n_bins:int                # bins of the ECE
+    bins_before:pd.DataFrame  # reliability bins without a temperature
+    bins_after:pd.DataFrame   # with `temperature`
+    per_class:pd.DataFrame    # precision, recall, support
+    confusion:pd.DataFrame    # true x predicted
+    coverage:pd.DataFrame     # min_prob, n, coverage, accuracy
+    note:str                  # what was decided, in words
+
+    @property
+    def applied(self)->bool: return self.temperature != 1.0
+    def show(self)->str: return self.note
+    def __repr__(self): return f"Calibration({self.note})"
+
+# %% ../nbs/19_calibrate.ipynb #c85e68f4
+def _temperature_note(fitted:float, applied:bool, eb:float, ea:float, n:int, n_bins:int, one_sided:bool=False)->str:
+    "What temperature scaling did, in words, with its figures."
+    if one_sided: return (f"validation ECE {eb:.4f} ({n_bins} bins, {n} images); every image right (or every one wrong): "
+                          f"the NLL would fall without end as T goes to 0 (fit stopped at {fitted:.3g}), so T = 1.")
+    fa = (f"fitted T = {fitted:.3f} lowers it to {ea:.4f}, so predictions divide the logits by {fitted:.3f}" if applied
+          else f"the fitted T = {fitted:.3f} would not lower it ({ea:.4f}), so T = 1 (probabilities as the model gives)")
+    return (f"validation ECE {eb:.4f} ({n_bins} bins, {n} images); {fa}. Fitted and measured on the same images: "
+            f"the figure after scaling is optimistic.")
+
+# %% ../nbs/19_calibrate.ipynb #6406aeed
+def calibrate(logits,          # (n, classes) validation logits
+              y,               # (n,) true class indices
+              classes:list,    # class names, in the model's order
+              n_bins:int=15,   # bins of the ECE
+              thresholds=THRESHOLDS, # rows of the coverage table
+             )->Calibration:
+    "Measure calibration on `logits`, fit a temperature and keep it only if it lowers the ECE; per class; coverage."
+    z, y = _np(logits).astype(float), _np(y).astype(int)
+    p1, fitted = probs_from_logits(z), fit_temperature(z, y)
+    pt = probs_from_logits(z, fitted)
+    eb, ef = ece(p1, y, n_bins), ece(pt, y, n_bins)
+    right = p1.argmax(1) == y
+    one_sided = bool(right.all() or not right.any())  # no errors (or no hits): nothing to fit T on
+    keep = ef < eb and not one_sided
+    t, p = (fitted, pt) if keep else (1.0, p1)
+    note = _temperature_note(fitted, keep, eb, ef, len(y), n_bins, one_sided)
+    return Calibration(t, fitted, eb, ece(p, y, n_bins), nll(p1, y), nll(p, y), n_bins, reliability(p1, y, n_bins),
+                       reliability(p, y, n_bins), per_class(p1, y, classes), confusion(p1, y, classes),
+                       coverage_table(p, y, thresholds), note)
+
+# %% ../nbs/19_calibrate.ipynb #05c10670
+def _bars(ax, bins:pd.DataFrame, title:str):
+    "One reliability diagram: accuracy per bin of top probability against the diagonal."
+    b = bins[bins.n > 0]
+    w = float(bins.hi[0] - bins.lo[0])
+    ax.bar(b.lo + w/2, b.accuracy, width=w*0.95, color='tab:blue', label='accuracy')
+    ax.bar(b.lo + w/2, b.confidence - b.accuracy, bottom=b.accuracy, width=w*0.95, facecolor='none',
+           edgecolor='tab:red', hatch='///', lw=0.8, label='gap to the mean confidence')
+    tops = np.maximum(b.accuracy, b.confidence)
+    for x, h, n in zip(b.lo + w/2, tops, b.n): ax.text(x, min(h + 0.015, 1.0), str(n), ha='center', fontsize=6)
+    ax.plot([0, 1], [0, 1], 'k--', lw=1, label='calibrated')
+    ax.set_xlim(0, 1); ax.set_ylim(0, 1.05); ax.set_title(title, fontsize=9)
+    ax.set_xlabel('top probability (confidence)'); ax.set_ylabel('accuracy'); ax.legend(fontsize=7, loc='upper left')
+
+@patch
+def plot(self:Calibration,
+         fig=None,                # a matplotlib Figure to draw into; None: a new one
+         where:str='validation',  # which images, for the titles
+        ):
+    "Reliability diagrams before and after the temperature (a matplotlib Figure; `fig` to draw into one)."
+    import matplotlib.pyplot as plt
+    if fig is None: fig = plt.figure(figsize=(9, 4))
+    a1, a2 = fig.subplots(1, 2)
+    _bars(a1, self.bins_before, f'{where}: softmax (T = 1), ECE {self.ece_before:.3f}')
+    _bars(a2, self.bins_after, f'{where}: T = {self.temperature:.2f}{"" if self.applied else " (fit refused)"}, '
+                               f'ECE {self.ece_after:.3f}')
+    fig.tight_layout()
+    return fig
+
+# %% ../nbs/19_calibrate.ipynb #f19f09be
+@patch
+def to_card(self:Calibration,
+            plot:str=None, # the reliability plot's path, relative to the run folder
+           )->dict:
+    "The model card's entries: temperature, calibration (ECE, bins, plot), per_class, confusion, coverage."
+    r = lambda v: None if v is None or v != v else round(float(v), 4)
+    bins = lambda b: [dict(lo=r(o.lo), hi=r(o.hi), n=int(o.n), confidence=r(o.confidence), accuracy=r(o.accuracy))
+                      for o in b.itertuples() if o.n]
+    return dict(temperature=float(self.temperature),
+                calibration=dict(ece_before=r(self.ece_before), ece_after=r(self.ece_after), fitted_temperature=r(self.fitted),
+                                 applied=self.applied, nll_before=r(self.nll_before), nll_after=r(self.nll_after),
+                                 n_bins=self.n_bins, bins_before=bins(self.bins_before), bins_after=bins(self.bins_after),
+                                 plot=plot, note=self.note),
+                per_class={c: dict(precision=r(o.precision), recall=r(o.recall), support=int(o.support))
+                           for c, o in self.per_class.iterrows()},
+                confusion=dict(labels=list(self.confusion.index), matrix=self.confusion.values.tolist()),
+                coverage=[dict(min_prob=r(o.min_prob), n=int(o.n), coverage=r(o.coverage), accuracy=r(o.accuracy))
+                          for o in self.coverage.itertuples()])

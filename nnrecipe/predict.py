@@ -4,11 +4,13 @@
 
 # %% ../nbs/22_predict.ipynb #13411ec1
 from __future__ import annotations
+import warnings
 from pathlib import Path
-import pandas as pd
-from .core import load_model
+import pandas as pd, torch
+import torch.nn.functional as F
+from .core import load_model, load_results
 from .data import image_extensions, digits, open_image
-from .run import Run, open_run, train_final_model, _undecodable_png
+from .run import Run, open_run, train_final_model, _undecodable_png, _card_path
 
 # %% auto #0
 __all__ = ['predict']
@@ -40,6 +42,17 @@ def _model(run_or_model, name:str='final'):
                                 f"(04_reduce_overfitting) trains and saves the final model; run it first.")
     return load_model(p, name)
 
+# %% ../nbs/22_predict.ipynb #f6aa51b6
+def _card_temperature(run_or_model, name:str='final')->tuple:
+    "(temperature, where it comes from) for a run's model `name` or a model file: the card's, else 1."
+    if isinstance(run_or_model, Run): run_or_model = run_or_model.out
+    p = Path(run_or_model).expanduser().absolute()
+    f = p.parent/f'{p.stem}_card.json' if p.suffix == '.pkl' else _card_path(p, name)
+    try: t = load_results(f).get('temperature') if f.exists() else None
+    except ValueError: t = None  # a card cut short: as if there were none
+    if t is None: return 1.0, f"no temperature in {f} (no card, or written before calibration): probabilities as the model gives them (T = 1)"
+    return float(t), f"temperature {float(t):.3f} from {f.name}"
+
 # %% ../nbs/22_predict.ipynb #c45055df
 def _decode_error(fname)->str|None:
     "None when `fname` decodes as an image (the recipe's one opening path), else why not."
@@ -47,27 +60,53 @@ def _decode_error(fname)->str|None:
     except Exception as e: return f"cannot decode {fname}: {type(e).__name__}: {e}"
     return None
 
+def _probs(learn, rows:pd.DataFrame, bs:int, temperature:float):
+    "Probabilities of `rows` (fname) through the model's own validation pipeline, softmax(logits / T) when T != 1."
+    act = None if temperature == 1 else (lambda o: F.softmax(o.float()/temperature, dim=-1))
+    with learn.no_bar(): return learn.get_preds(dl=learn.dls.test_dl(rows[['fname']], bs=bs), act=act)[0].float().numpy()
+
+def _chunk_probs(learn, c:pd.DataFrame, bs:int, temperature:float)->tuple:
+    "(probabilities of the decodable rows, error per row) of a chunk: each image decoded once, unless one fails."
+    try: return _probs(learn, c, bs, temperature), [None]*len(c)
+    except Exception:
+        errs = [_decode_error(f) for f in c.fname]  # which image failed: only now is each one checked on its own
+        if not any(errs): raise                     # not an image that cannot be decoded: a real failure
+        ok = c[[e is None for e in errs]]
+        return (_probs(learn, ok, bs, temperature) if len(ok) else None), errs
+
+# %% ../nbs/22_predict.ipynb #eccdeb75
+def _fill(c:pd.DataFrame, probs, errs:list, vocab:list, min_prob)->pd.DataFrame:
+    "A chunk's rows with their error, prediction, top probability, abstention and the probability of every class."
+    c = c.assign(error=errs)
+    ok = c.index[c.error.isna()]
+    if probs is None or not len(ok): return c
+    c.loc[ok, 'pred'] = [vocab[i] for i in probs.argmax(1)]
+    c.loc[ok, 'prob'] = probs.max(1)
+    c['abstained'] = None
+    c.loc[ok, 'abstained'] = probs.max(1) < (min_prob if min_prob is not None else 0)
+    for j,v in enumerate(vocab): c.loc[ok, f'p_{v}'] = probs[:, j]
+    return c
+
 # %% ../nbs/22_predict.ipynb #05d4eba6
 def predict(run_or_model,          # a `Run`, a run folder (its final model) or a model file a run saved
             images,                # folder, CSV (fname[,label]), text file of paths, or list of paths
             bs:int=64,             # batch size
             name:str='final',      # the model's name in a run folder
             progress:bool=True,    # a progress bar over batches
-           )->pd.DataFrame:        # fname, [label,] pred, prob, one probability column per class, error
+            min_prob:float=None,   # abstain below this top probability (see the card's coverage table); None: never
+            temperature:float=None,# divides the logits; None: the model card's (1 without one)
+           )->pd.DataFrame:        # fname, [label,] pred, prob, abstained, one probability column per class, error
     "Classify images with a model a run saved: one row per image, and a row saying why for one that cannot be decoded."
     from fastprogress.fastprogress import progress_bar
+    if min_prob is not None and not 0 <= min_prob <= 1:
+        raise ValueError(f"min_prob={min_prob} is not a probability: pass a value in [0, 1] (see the card's coverage table).")
     learn, df = _model(run_or_model, name), _images(images)
+    t, note = (float(temperature), f'temperature {temperature} as passed') if temperature else _card_temperature(run_or_model, name)
+    if 'no temperature' in note: warnings.warn(note)
     vocab = [str(c) for c in learn.dls.vocab]
     chunks = [df.iloc[i:i+bs] for i in range(0, len(df), bs)]
-    parts = []
-    for c in (progress_bar(chunks) if progress else chunks):
-        c = c.assign(error=[_decode_error(f) for f in c.fname])
-        ok = c[c.error.isna()]
-        if len(ok):
-            with learn.no_bar(): probs = learn.get_preds(dl=learn.dls.test_dl(ok[['fname']], bs=bs))[0].numpy()
-            c.loc[ok.index, 'pred'] = [vocab[i] for i in probs.argmax(1)]
-            c.loc[ok.index, 'prob'] = probs.max(1)
-            for j,v in enumerate(vocab): c.loc[ok.index, f'p_{v}'] = probs[:, j]
-        parts.append(c)
+    parts = [_fill(c, *_chunk_probs(learn, c, bs, t), vocab, min_prob) for c in (progress_bar(chunks) if progress else chunks)]
     out = pd.concat(parts, ignore_index=True) if parts else df.assign(error=None)
-    return out.reindex(columns=list(df.columns) + ['pred', 'prob'] + [f'p_{v}' for v in vocab] + ['error'])
+    out = out.reindex(columns=list(df.columns) + ['pred', 'prob', 'abstained'] + [f'p_{v}' for v in vocab] + ['error'])
+    out.attrs.update(temperature=t, note=note, min_prob=min_prob)
+    return out

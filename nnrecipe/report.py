@@ -172,6 +172,42 @@ def _write_text(path:Path, text:str)->Path:
 # %% ../nbs/26_report.ipynb #04d73d3d
 from .doctor import chain_findings
 
+# %% ../nbs/26_report.ipynb #d52945e3
+_CAL_KEYS = ('validation', 'test', 'temperature', 'calibration', 'per_class', 'confusion', 'coverage')
+
+def _scores_html(card:dict)->str:
+    "Validation and, when scored, test figures side by side."
+    cols = [k for k in ('validation', 'test') if isinstance(card.get(k), dict)]
+    if not cols: return ''
+    keys = list(dict.fromkeys(k for c in cols for k in card[c]))
+    rows = ''.join(f"<tr><th>{_esc(k)}</th>" + ''.join(f"<td>{_esc(card[c].get(k, ''))}</td>" for c in cols) + '</tr>'
+                   for k in keys)
+    return f"<h3>Scores</h3><table><tr><th></th>{''.join(f'<th>{c}</th>' for c in cols)}</tr>{rows}</table>"
+
+def _confusion_html(conf:dict)->str:
+    "The confusion matrix: rows the true class, columns the predicted one."
+    labels, m = conf.get('labels', []), conf.get('matrix', [])
+    df = pd.DataFrame(m, index=pd.Index(labels, name='true'), columns=pd.Index(labels, name='predicted'))
+    return '<h4>Confusion (rows: true class, columns: predicted)</h4>' + df.to_html(escape=True)
+
+# %% ../nbs/26_report.ipynb #55e17a42
+def _calibration_html(run:Path, card:dict)->str:
+    "Per class, confusion, ECE before/after with the reliability plot, coverage/accuracy: '' for a card without them."
+    out, cal = [_scores_html(card)], card.get('calibration') or {}
+    if card.get('per_class'): out.append('<h4>Per class (validation)</h4>' + _value_html(card['per_class']))
+    if card.get('confusion'): out.append(_confusion_html(card['confusion']))
+    if cal:
+        out.append(f"<h4>Calibration (validation)</h4><p>Expected calibration error {_esc(cal.get('ece_before'))} "
+                   f"before temperature scaling, {_esc(cal.get('ece_after'))} after; temperature applied by predict: "
+                   f"{_esc(card.get('temperature'))}. {_esc(cal.get('note', ''))}</p>")
+        png = run/cal['plot'] if cal.get('plot') else None
+        if png and png.exists() and png.stat().st_size < 5e6: out.append(_b64_png(png.read_bytes()))
+    if card.get('coverage'):
+        out.append("<h4>Coverage and accuracy (validation): pick <code>--min-prob</code></h4><p class='note'>Images with a "
+                   "top probability of at least min_prob: their share (coverage) and the accuracy on them.</p>"
+                   + _value_html(card['coverage']))
+    return ''.join(out)
+
 # %% ../nbs/26_report.ipynb #c8932be8
 def _card_html(run:Path)->str:
     "The final model's card and the doctor's chain findings, as a section; '' before step 4 saved a model."
@@ -182,7 +218,8 @@ def _card_html(run:Path)->str:
     return (f"<section id='model-card'><h2>Model card</h2><p class='note'>{_esc(f.relative_to(run))}, beside the model "
             f"{_esc(card.get('model'))}; use it with <code>nnrecipe predict {_esc(run)} IMAGES --out preds.csv"
             "</code></p>"
-            + findings_html(chain_findings(run)) + _results_html(card) + '</section>')
+            + findings_html(chain_findings(run)) + _calibration_html(run, card)
+            + _results_html({k: v for k,v in card.items() if k not in _CAL_KEYS}) + '</section>')
 
 # %% ../nbs/26_report.ipynb #f5fef928
 def write_report(run_dir,        # a run folder written by `run_recipe` (holds run.json)

@@ -291,8 +291,18 @@ def model_card(run:Run,        # the run the model was trained in
 
 # %% ../nbs/21_run.ipynb #621ec9d9
 def _calibration(run:Run, learn, card:dict)->dict:
-    "Card entries on calibration (issue 17, item 2: being written)."
-    return {}
+    "Card entries measured on the validation set: temperature (1 unless it lowers the ECE), ECE and plot, per class, coverage."
+    from nnrecipe.calibrate import calibrate, _is_softmax  # here, not in the imports cell: this cell is the only user
+    from fastcore.basics import noop
+    from matplotlib.figure import Figure
+    if not _is_softmax(learn.loss_func, len(card['classes'])):
+        return dict(temperature=1.0, calibration=dict(note=f"not measured: the loss ({type(learn.loss_func).__name__}) "
+                                                          "does not give softmax probabilities"))
+    with learn.no_bar(), learn.no_logging(): z, y = learn.get_preds(dl=learn.dls.valid, act=noop)
+    cal = calibrate(z, y, card['classes'])
+    png = Path('models')/f"{Path(card['model']).stem}_reliability.png"
+    fig = Figure(figsize=(9, 4)); cal.plot(fig=fig, where='validation'); fig.savefig(run.out/png, dpi=80)
+    return cal.to_card(plot=png.as_posix())
 
 # %% ../nbs/21_run.ipynb #40cf7390
 def _test_scores(run:Run, learn, card:dict)->dict:

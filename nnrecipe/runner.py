@@ -284,20 +284,26 @@ COMMANDS = dict(demo=demo, run=run, train=train_main)
 @call_parse
 def predict(run_or_model:str,     # a run folder (its final model) or a model file a run saved (models/NAME.pkl)
             images:str,           # folder of images, CSV of fname[,label], or a text file of paths
-            out:str='preds.csv',  # the CSV to write: fname, pred, prob, a probability per class, error
+            out:str='preds.csv',  # the CSV to write: fname, pred, prob, abstained, a probability per class, error
             bs:int=64,            # batch size
+            min_prob:float=None,  # abstain below this top probability: pick it from the card's coverage table
            ):
     "Classify images with a model a run saved; one row per image in a CSV."
     from nnrecipe.predict import predict as _predict
     for p in (run_or_model, images):
         if not Path(p).exists(): raise CliError(f"{p} does not exist: pass a run folder (or model file) and images.")
-    try: df = _predict(run_or_model, images, bs=bs)
+    try: df = _predict(run_or_model, images, bs=bs, min_prob=min_prob)
     except (FileNotFoundError, PermissionError, ValueError) as e: sys.exit(f"nnrecipe: {e}")
     df.to_csv(out, index=False)
-    print(f"{len(df)} images, {int(df.error.notna().sum())} could not be decoded; predictions: {Path(out).absolute()}")
-    if 'label' in df:
-        ok = df[df.error.isna()]
-        print(f"accuracy against the CSV's labels: {(ok.pred == ok.label).mean():.4f} on {len(ok)} images")
+    print(f"{len(df)} images, {int(df.error.notna().sum())} could not be decoded; predictions: {Path(out).absolute()} "
+          f"({df.attrs.get('note')})")
+    ok = df[df.error.isna()]
+    kept = ok[ok.abstained != True]
+    if min_prob is not None:
+        print(f"min_prob {min_prob}: {len(ok) - len(kept)} of {len(ok)} abstained (abstained=True), {len(kept)} kept")
+    if 'label' in df and len(ok):
+        print(f"accuracy against the CSV's labels: {(ok.pred == ok.label).mean():.4f} on {len(ok)} images"
+              + (f"; {(kept.pred == kept.label).mean():.4f} on the {len(kept)} kept" if min_prob is not None and len(kept) else ''))
 
 # %% ../nbs/27_runner.ipynb #0fa04f1b
 COMMANDS['predict'] = predict

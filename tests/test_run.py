@@ -68,8 +68,10 @@ def test_final_model_card_and_predict(recipe_run, recipe_data, tmp_path, capsys)
     assert run.item_fingerprint == card['items']['fingerprint'] and run.card() == card
     valid = run.items[run.items.is_valid]
     valid[['fname', 'label']].to_csv(tmp_path/'valid.csv', index=False)
-    main(['predict', str(recipe_run), str(tmp_path/'valid.csv'), '--out', str(tmp_path/'preds.csv')])
-    assert 'accuracy against' in capsys.readouterr().out
+    cov = {r['min_prob']: r for r in card['coverage']}[0.5]
+    main(['predict', str(recipe_run), str(tmp_path/'valid.csv'), '--out', str(tmp_path/'preds.csv'), '--min-prob', '0.5'])
+    out = capsys.readouterr().out
+    assert 'accuracy against' in out and 'abstained' in out
     preds = pd.read_csv(tmp_path/'preds.csv', dtype={'label': str, 'pred': str})
     assert len(preds) == 359 and preds.error.isna().all()
     assert abs((preds.pred == preds.label).mean() - card['validation']['accuracy']) <= 0.005
@@ -85,10 +87,20 @@ def test_final_model_card_and_predict(recipe_run, recipe_data, tmp_path, capsys)
     main(['predict', str(recipe_run), str(tmp_path/'test.csv'), '--out', str(tmp_path/'test_preds.csv')])
     tp = pd.read_csv(tmp_path/'test_preds.csv', dtype={'label': str, 'pred': str})
     assert len(tp) == 179 and abs((tp.pred == tp.label).mean() - t['accuracy']) <= 0.006
+    # calibration: measured on the same validation images with the same temperature that predict applies
+    cal = card['calibration']
+    assert card['temperature'] > 0 and (card['temperature'] != 1.0) == cal['applied']
+    assert cal['ece_after'] <= cal['ece_before'] and (recipe_run/cal['plot']).stat().st_size > 0
+    assert sum(v['support'] for v in card['per_class'].values()) == 359 == sum(map(sum, card['confusion']['matrix']))
+    assert preds.abstained.tolist() == (preds.prob < 0.5).tolist()
+    kept = preds[~preds.abstained]
+    assert abs(len(kept)/359 - cov['coverage']) <= 0.006 and abs(len(kept) - cov['n']) <= 2
+    if len(kept): assert abs((kept.pred == kept.label).mean() - cov['accuracy']) <= 0.02
 
 def test_doctor_follows_the_chain(recipe_run):
     "The doctor knows the run's final model exists and points at predict; the report carries the card."
     d = diagnose(recipe_run)
     assert 'final_model' in d and 'no_final_model' not in d and 'nnrecipe predict' in d['final_model'].todo
     assert ('test_agrees' in d) != ('test_disagrees' in d)   # the test figure beside validation, judged on their noise
-    assert "id='model-card'" in (recipe_run/'report.html').read_text()
+    report = (recipe_run/'report.html').read_text()
+    assert "id='model-card'" in report and 'Expected calibration error' in report and 'Coverage and accuracy' in report
