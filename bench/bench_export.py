@@ -11,6 +11,7 @@ Measured:
   3. export: seconds (wall and CPU) with torch's dynamo exporter, graph optimisation on (nnrecipe's) and off, and the
      .onnx size against the fastai .pkl's;
   4. inference: onnxruntime images/s vs fastai get_preds images/s on the same files, decoding included (a ratio).
+The last line is bench/run.py's JSON: the figure is a difference of probabilities (no time), its goal 1e-4.
 Run once; the machine is shared: the load average is printed with the figures. Threads: OMP_NUM_THREADS (1 here).
 Usage: python bench/bench_export.py [FOLDER] [--size 224] [--epochs 2]
 """
@@ -81,3 +82,6 @@ res = dict(folder=str(root), n_images=len(fnames), size=a.size, arch='resnet18 (
            images_per_s=dict(onnxruntime=round(len(fnames)/ort_wall, 1), fastai=round(len(fnames)/fa_wall, 1)),
            ort_over_fastai=round(fa_wall/ort_wall, 2), load_before=load0, load_after=os.getloadavg())
 print(json.dumps(res, indent=1))
+worst = max(res['max_abs_diff_T1'], res['max_abs_diff_T1_7'])
+print(json.dumps(dict(name='export_parity', metric='max |p onnxruntime - p fastai|, real folder', value=worst,
+                      goal='<= 1e-4', passed=bool(worst <= 1e-4 and n_diff == 0), details=res)))
