@@ -188,7 +188,10 @@ def _portable(run:Run, learn, card:dict, name:str)->dict:
     "Card entries on the portable export: ONNX and its preprocessing JSON beside the fastai export, and their parity."
     from nnrecipe.export import export_onnx, onnx_parity, parity_items
     T, t = float(card.get('temperature', 1.0)), time.perf_counter()
-    onnx_path, pre_path = export_onnx(learn, run.out/'models'/f'{name}.onnx', temperature=T)
+    try: onnx_path, pre_path = export_onnx(learn, run.out/'models'/f'{name}.onnx', temperature=T)
+    except Exception as e:   # the model is trained and saved: its card is written whatever the export does
+        print(f"WARNING: no ONNX export of {name} ({type(e).__name__}: {e}). models/{name}.pkl is saved; use it.")
+        return {'export': dict(error=f"{type(e).__name__}: {e}")}
     secs = time.perf_counter() - t
     p = onnx_parity(learn, onnx_path, parity_items(run.items), T)
     if not p['max_abs_diff'] <= 1e-4:   # recorded and said loudly; the trained model is kept either way

@@ -84,6 +84,17 @@ def test_parity_failure_is_recorded_and_said(real_export, monkeypatch, capsys):
     assert bad['parity_max_abs_diff'] == pytest.approx(1e-3, abs=2e-4)
     assert 'WARNING: the ONNX export of final does not match the model' in capsys.readouterr().out
 
+def test_export_failure_keeps_the_card(real_export, monkeypatch, capsys):
+    "A model the exporter refuses: the card says why, a warning says it, nothing is raised."
+    import nnrecipe.export as export
+    from nnrecipe.run import _portable
+    learn, items, run, ex = real_export
+    def refuse(*a, **k): raise ValueError("The validation pipeline holds X, which the plain path cannot redo")
+    monkeypatch.setattr(export, 'export_onnx', refuse)
+    assert _portable(run, learn, {}, 'final') == {'export': {'error': 'ValueError: The validation pipeline holds X, '
+                                                                      'which the plain path cannot redo'}}
+    assert 'WARNING: no ONNX export of final (ValueError' in capsys.readouterr().out
+
 def test_readme_snippet_is_onnx_predict(real_export):
     "The README's plain inference code, run as written, gives `onnx_predict`'s probabilities."
     from nnrecipe.export import onnx_predict
