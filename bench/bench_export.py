@@ -3,8 +3,8 @@ give the model's probabilities on real, large, mixed images, and what does the e
 
 Folder: bench/real_folder.py's 480 real images (icons with alpha, LA and palette transparency, RGB/CMYK JPEGs, grey
 and 16-bit PNGs, EXIF-turned photos, one ~95-Mpixel PNG; the ~210-Mpixel file over PIL's limit left out, as the scan
-reports it), at 224 px, the size the recipe uses for your own images: large photos take the reduced decoding (JPEG
-draft, PIL reduce), which the digits never exercise. resnet18 from scratch (no weights on this machine), two epochs.
+reports it), at 128 px (224 is the recipe's size for your own images: --size 224): large photos take the reduced
+decoding (JPEG draft, PIL reduce), which the digits never exercise. resnet18 from scratch (no weights here), one epoch.
 Measured:
   1. inputs: fastai's validation batch vs the plain path's array, on every image: bit-for-bit equal, or the count not;
   2. probabilities: largest |onnxruntime - learner| over every image, temperature 1 and 1.7 (goal: <= 1e-4);
@@ -13,7 +13,7 @@ Measured:
   4. inference: onnxruntime images/s vs fastai get_preds images/s on the same files, decoding included (a ratio).
 The last line is bench/run.py's JSON: the figure is a difference of probabilities (no time), its goal 1e-4.
 Run once; the machine is shared: the load average is printed with the figures. Threads: OMP_NUM_THREADS (1 here).
-Usage: python bench/bench_export.py [FOLDER] [--size 224] [--epochs 2]
+Usage: python bench/bench_export.py [FOLDER] [--size 128] [--epochs 1]
 """
 import argparse, json, os, subprocess, sys, tempfile, time, warnings
 from pathlib import Path
@@ -24,7 +24,7 @@ from nnrecipe.learner import recipe_learner
 import nnrecipe.export as ex
 
 ap = argparse.ArgumentParser(); ap.add_argument('folder', nargs='?', default=None)
-ap.add_argument('--size', type=int, default=224); ap.add_argument('--epochs', type=int, default=2)
+ap.add_argument('--size', type=int, default=128); ap.add_argument('--epochs', type=int, default=1)
 a = ap.parse_args()
 root = Path(a.folder) if a.folder else cache_dir()/'real_folder'
 if not root.exists(): subprocess.run([sys.executable, str(Path(__file__).parent/'real_folder.py'), str(root)], check=True)
