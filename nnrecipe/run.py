@@ -324,8 +324,22 @@ def _test_scores(run:Run, learn, card:dict)->dict:
 
 # %% ../nbs/21_run.ipynb #cf35354e
 def _portable(run:Run, learn, card:dict, name:str)->dict:
-    "Card entries on the portable export (issue 17, item 3: being written)."
-    return {}
+    "Card entries on the portable export: ONNX and its preprocessing JSON beside the fastai export, and their parity."
+    from nnrecipe.export import export_onnx, onnx_parity, parity_items
+    T, t = float(card.get('temperature', 1.0)), time.perf_counter()
+    try: onnx_path, pre_path = export_onnx(learn, run.out/'models'/f'{name}.onnx', temperature=T)
+    except Exception as e:   # the model is trained and saved: its card is written whatever the export does
+        print(f"WARNING: no ONNX export of {name} ({type(e).__name__}: {e}). models/{name}.pkl is saved; use it.")
+        return {'export': dict(error=f"{type(e).__name__}: {e}")}
+    secs = time.perf_counter() - t
+    p = onnx_parity(learn, onnx_path, parity_items(run.items), T)
+    if not p['max_abs_diff'] <= 1e-4:   # recorded and said loudly; the trained model is kept either way
+        print(f"WARNING: the ONNX export of {name} does not match the model: probabilities differ by up to "
+              f"{p['max_abs_diff']:.2e} (> 1e-4) on {p['n']} validation images. Use models/{name}.pkl, and report it "
+              f"with {pre_path.name}.")
+    return {'export': dict(onnx=f'models/{onnx_path.name}', preprocessing=f'models/{pre_path.name}',
+                           parity_max_abs_diff=p['max_abs_diff'], n_parity=p['n'], temperature=T,
+                           onnx_bytes=onnx_path.stat().st_size, seconds=round(secs, 1))}
 
 # %% ../nbs/21_run.ipynb #6003cb80
 def train_final_model(run:Run,          # the run: its items are what the model trains on
