@@ -43,11 +43,17 @@ def _oof_cnn(n_out:int,              # number of classes
     for o in ch: layers.append(ConvLayer(c, o, stride=2)); c = o
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), Flatten(), nn.Linear(c, n_out))
 
-# %% ../nbs/08_label_issues.ipynb #7a5d8668
-def _oof_channels(size:int)->tuple:
-    "Channels of *\\_oof\\_cnn* for a `size`-px input: three strided convolutions at 16 px, one more per doubling."
-    extra = max(0, int(round(math.log2(max(size, 16)/16))))
-    return (16,)*extra + (32, 64, 128) if extra else (32, 64, 128)
+# %% ../nbs/08_label_issues.ipynb #c8c053cc
+def _oof_cnn_wide(n_out:int,                # number of classes
+                  widths:tuple=(8, 16, 32, 64), # channels of the stem, then of each stage
+                  n_in:int=3,               # input channels
+                 ):
+    "A small CNN for larger images: a full-resolution stem, max-pooled stages of two convolutions, a max-pool head."
+    import torch.nn as nn
+    from fastai.vision.all import ConvLayer, Flatten
+    layers = [ConvLayer(n_in, widths[0])]
+    for ni,nf in zip(widths[:-1], widths[1:]): layers.append(nn.Sequential(nn.MaxPool2d(2), ConvLayer(ni, nf), ConvLayer(nf, nf)))
+    return nn.Sequential(*layers, nn.AdaptiveMaxPool2d(1), Flatten(), nn.Linear(widths[-1], n_out))
 
 # %% ../nbs/08_label_issues.ipynb #0d93c3b2
 from .data import open_image
@@ -74,13 +80,13 @@ def _oof_dls(x_tr, y_tr, x_va, y_va, bs:int, seed:int):
                        DataLoader(ds(x_va, y_va), bs=2*bs), device=default_device())
 
 # %% ../nbs/08_label_issues.ipynb #87083d4b
-def _learner(x_tr, y_tr, x_va, y_va, n_out:int, arch, bs:int, seed:int, ch:tuple=None):
-    "A learner on in-memory images: `_oof_cnn` (channels `ch`) for 'small', else a torchvision architecture from scratch."
+def _learner(x_tr, y_tr, x_va, y_va, n_out:int, arch, bs:int, seed:int):
+    "A learner on in-memory images: `_oof_cnn` for 'small' ('small_wide' above 16 px), else a torchvision architecture from scratch."
     from fastai.vision.all import CrossEntropyLossFlat, create_vision_model
     from nnrecipe.learner import arch_fn, recipe_learner
     dls = _oof_dls(x_tr, y_tr, x_va, y_va, bs, seed)
-    model = (_oof_cnn(n_out, ch or _oof_channels(x_tr.shape[-1])) if arch == 'small'
-             else create_vision_model(arch_fn(arch), n_out, pretrained=False))
+    if arch == 'small': model = _oof_cnn(n_out) if x_tr.shape[-1] <= 16 else _oof_cnn_wide(n_out)
+    else: model = create_vision_model(arch_fn(arch), n_out, pretrained=False)
     return recipe_learner(dls, model, loss_func=CrossEntropyLossFlat())
 
 # %% ../nbs/08_label_issues.ipynb #b9ca9688
@@ -131,13 +137,24 @@ def _torch_threads(n:int):
     try: yield
     finally: torch.set_num_threads(old)
 
+# %% ../nbs/08_label_issues.ipynb #530024d6
+def _hflip():
+    "A callback mirroring half the training batches left to right (fastai's default augmentation), for larger images."
+    import torch
+    from fastai.callback.core import Callback
+    class HFlip(Callback):
+        def before_batch(self):
+            if self.training and torch.rand(()) < 0.5: self.learn.xb = (self.xb[0].flip(-1),)
+    return HFlip()
+
 # %% ../nbs/08_label_issues.ipynb #919808c8
 def _fold_probs(x, y, tr, va, n_out:int, arch, epochs:int, lr:float, bs:int, seed:int)->np.ndarray:
     "Probabilities of the held-out rows `va` from a model trained, one-cycle, on the rows `tr` only."
     import torch
     torch.manual_seed(seed)
     learn = _learner(x[tr], y[tr], x[va], y[va], n_out, arch, bs, seed)
-    with learn.no_logging(), learn.no_bar(): learn.fit_one_cycle(epochs, lr)
+    cbs = [_hflip()] if arch == 'small' and x.shape[-1] > 16 else []
+    with learn.no_logging(), learn.no_bar(): learn.fit_one_cycle(epochs, lr, cbs=cbs)
     with learn.no_bar(): p,_ = learn.get_preds(dl=learn.dls.valid)
     return p.numpy()
 
@@ -168,7 +185,8 @@ def oof_settings(items:pd.DataFrame,   # fname, label
                  arch=None,            # None: `backbone` features if its weights are here, else 'small'; or trained from scratch: 'small' or a torchvision name
                  backbone='resnet18',  # the ImageNet CNN whose frozen features feed a linear head
                  pretrained:bool=None, # None: the backbone's weights only if already cached; True: download if needed; False: never
-                )->dict:               # method ('features' or 'trained'), arch, size, epochs, note
+                 repeats:int=None,     # k-fold runs averaged; None: 2, or 1 for the larger CNN
+                )->dict:               # method ('features' or 'trained'), arch, size, epochs, repeats, note
     "What `out_of_fold` uses for these items: ImageNet features and a linear head, or a small CNN sized from the data."
     from nnrecipe.core import default_device
     from nnrecipe.learner import use_pretrained
@@ -177,19 +195,19 @@ def oof_settings(items:pd.DataFrame,   # fname, label
     if use:
         hi = 224 if default_device().type == 'cuda' else 128
         return dict(method='features', arch=str(backbone), size=size or _side(stored, 64, hi), epochs=0,
-                    note=f"{note} Its frozen features and a linear head per fold.")
-    arch = arch or 'small'
-    steps = 180  # optimiser steps per fold on the digits (1,437 training images, bs 64, 8 epochs), where it was tuned
-    ep = epochs or int(min(40, max(8, math.ceil(steps/max(1, n*0.8/64)))))
-    return dict(method='trained', arch=arch, size=size or _side(stored, 16, 64, 0.5), epochs=ep,
-                note=f"{note} A {arch} model per fold.")
+                    repeats=repeats or 2, note=f"{note} Its frozen features and a linear head per fold.")
+    arch, size = arch or 'small', size or _side(stored, 16, 32, 0.5)
+    wide = arch == 'small' and size > 16
+    # about as many optimiser steps per fold as the digits get (1,437 training images, bs 64, 8 epochs): 180
+    ep = epochs or int(min(40, max(8, round(180/max(1, n*0.8/64)))))
+    return dict(method='trained', arch=arch, size=size, epochs=ep, repeats=repeats or (1 if wide else 2),
+                note=f"{note} A {'wider ' if wide else ''}{arch} CNN per fold, {ep} epochs at {size} px.")
 
 # %% ../nbs/08_label_issues.ipynb #b45761df
-def _out_of_fold(items:pd.DataFrame, s:dict, folds:int, lr:float, bs:int, seed:int, progress:bool, threads:int,
-                 repeats:int)->tuple:
+def _out_of_fold(items:pd.DataFrame, s:dict, folds:int, lr:float, bs:int, seed:int, progress:bool, threads:int)->tuple:
     "`out_of_fold` for the settings `s` of `oof_settings`: (probs, classes)."
     import torch
-    classes = sorted(items.label.astype(str).unique())
+    classes, repeats = sorted(items.label.astype(str).unique()), s['repeats']
     x = _decode_all(items.fname.tolist(), s['size'])
     y = items.label.astype(str).map({c:i for i,c in enumerate(classes)}).to_numpy(np.int64)
     probs = np.zeros((len(items), len(classes)), np.float32)
@@ -229,15 +247,15 @@ def out_of_fold(items:pd.DataFrame,   # fname, label (the split is ignored: ever
                 seed:int=0,           # fold assignment and shuffling
                 progress:bool=True,   # a progress bar over the folds
                 threads:int=None,     # torch CPU threads; default 1 for 'small', torch's default otherwise
-                repeats:int=2,        # k-fold runs with different fold assignments, averaged
+                repeats:int=None,     # k-fold runs with different fold assignments, averaged; None: 2 (1 for the larger CNN)
                 backbone='resnet18',  # ImageNet CNN for the features (with `arch=None`)
                 pretrained:bool=None, # None: `backbone`'s weights if cached; True: download if needed; False: never
                ):                     # (probs: n_items x n_classes, classes)
     "Out-of-fold predicted probabilities: each image predicted by a model trained on the other folds."
     items = items.reset_index(drop=True)
     _check_folds(items, folds)
-    s = oof_settings(items, size, epochs, arch, backbone, pretrained)
-    return _out_of_fold(items, s, folds, lr, bs, seed, progress, threads, repeats)
+    s = oof_settings(items, size, epochs, arch, backbone, pretrained, repeats)
+    return _out_of_fold(items, s, folds, lr, bs, seed, progress, threads)
 
 # %% ../nbs/08_label_issues.ipynb #c282dd8c
 @dataclass
@@ -341,11 +359,11 @@ def label_issues(items:pd.DataFrame,     # fname, label
     items = items.reset_index(drop=True)
     t, s = time.time(), {}
     if probs is None:
-        oof = {k: kwargs.pop(k) for k in ('size', 'epochs', 'arch', 'backbone', 'pretrained') if k in kwargs}
+        oof = {k: kwargs.pop(k) for k in ('size', 'epochs', 'arch', 'backbone', 'pretrained', 'repeats') if k in kwargs}
         _check_folds(items, kwargs.get('folds', 5))
         s = oof_settings(items, **oof)
-        probs, classes = _out_of_fold(items, s, **{**dict(folds=5, lr=1e-2, bs=64, seed=0, progress=True, threads=None,
-                                                           repeats=2), **kwargs})
+        probs, classes = _out_of_fold(items, s, **{**dict(folds=5, lr=1e-2, bs=64, seed=0, progress=True, threads=None),
+                                                   **kwargs})
     secs = time.time() - t
     classes = list(classes) if classes is not None else sorted(items.label.astype(str).unique())
     y = _label_codes(items, probs, classes)
