@@ -268,7 +268,7 @@ class LabelIssues:
     settings:dict=field(default_factory=dict)
     flags:pd.DataFrame=None     # fname, label, pred, p_label, p_pred, score (cleanlab's label quality), rank
     oof_accuracy:float=None     # share of the given labels the out-of-fold predictions agree with
-    agreement:float=None        # balanced accuracy adjusted for chance: 0 guesses (or the majority class), 1 all
+    agreement:float=None        # Cohen's kappa: 0 no better than ignoring the image, 1 every label
     min_agreement:float=0.5     # below it the flags are not shown as issues
     warning:str=''              # why the flags are not shown, with the numbers
 
@@ -328,21 +328,19 @@ def _issue_table(items:pd.DataFrame, probs:np.ndarray, classes:list, y:np.ndarra
 
 # %% ../nbs/08_label_issues.ipynb #1238b180
 def _agreement(y:np.ndarray, probs:np.ndarray)->tuple:
-    "(accuracy, balanced accuracy adjusted for chance) of the out-of-fold predictions against the labels `y`."
-    import warnings
-    from sklearn.metrics import balanced_accuracy_score
+    "(accuracy, Cohen's kappa) of the out-of-fold predictions against the labels `y`."
+    from sklearn.metrics import cohen_kappa_score
     pred = probs.argmax(1)
-    with warnings.catch_warnings():  # a class never predicted is part of what is measured, not a problem
-        warnings.simplefilter('ignore')
-        return float((pred == y).mean()), float(balanced_accuracy_score(y, pred, adjusted=True))
+    if len(set(y) | set(pred)) < 2: return float((pred == y).mean()), 0.  # one class everywhere: nothing to agree on
+    return float((pred == y).mean()), float(cohen_kappa_score(y, pred))
 
 # %% ../nbs/08_label_issues.ipynb #5f2700d5
 def _weak_model_warning(acc:float, adj:float, min_agreement:float, n_flags:int, n:int, s:dict)->str:
     "What a person reads when the out-of-fold model is too weak for its flags to mean anything."
     how = ("give it ImageNet weights (resnet18's in the torch cache: pretrained features and a linear head)"
            if s.get('method') != 'features' else "try another `backbone`")
-    return (f"Label issues not shown: the out-of-fold model agrees with {acc:.1%} of the labels, a balanced accuracy "
-            f"adjusted for chance of {adj:.2f} (0: guessing, 1: every label), below {min_agreement}; its {n_flags} flags "
+    return (f"Label issues not shown: the out-of-fold model agrees with {acc:.1%} of the labels, Cohen's kappa of "
+            f"{adj:.2f} (0: no better than ignoring the images, 1: every label), below {min_agreement}; its {n_flags} flags "
             f"of {n} images would mostly be its own mistakes. To check labels here, {how}, or a larger `size` or "
             f"more `epochs`, or review the images class by class.")
 
@@ -350,7 +348,7 @@ def _weak_model_warning(acc:float, adj:float, min_agreement:float, n_flags:int, 
 def label_issues(items:pd.DataFrame,     # fname, label
                  probs:np.ndarray=None,   # out-of-fold probabilities; computed with `out_of_fold(**kwargs)` when None
                  classes:list=None,       # columns of `probs`; default the sorted labels
-                 min_agreement:float=0.5, # below this balanced accuracy adjusted for chance, the flags are not issues
+                 min_agreement:float=0.5, # below this Cohen's kappa with the labels, the flags are not issues
                  verbose:bool=True,       # print the warning when the flags are not shown
                  **kwargs,                # passed to `out_of_fold`: folds, size, epochs, arch, backbone, pretrained, lr, bs, seed, repeats, progress
                 )->LabelIssues:
