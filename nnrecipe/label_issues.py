@@ -81,7 +81,7 @@ def _oof_dls(x_tr, y_tr, x_va, y_va, bs:int, seed:int):
 
 # %% ../nbs/08_label_issues.ipynb #87083d4b
 def _learner(x_tr, y_tr, x_va, y_va, n_out:int, arch, bs:int, seed:int):
-    "A learner on in-memory images: `_oof_cnn` for 'small' ('small_wide' above 16 px), else a torchvision architecture from scratch."
+    "In-memory images: 'small' is `_oof_cnn` (`_oof_cnn_wide` above 16 px), else a torchvision model from scratch."
     from fastai.vision.all import CrossEntropyLossFlat, create_vision_model
     from nnrecipe.learner import arch_fn, recipe_learner
     dls = _oof_dls(x_tr, y_tr, x_va, y_va, bs, seed)
