@@ -277,7 +277,9 @@ class LabelIssues:
     warning:str=''              # why the flags are not shown, with the numbers
 
     @property
-    def reliable(self)->bool: return self.agreement is None or self.agreement >= self.min_agreement
+    def reliable(self)->bool:
+        "Whether the flags are shown as issues: the predictions agree with the labels at least `min_agreement`."
+        return self.agreement is None or self.agreement >= self.min_agreement
 
     def __repr__(self):
         if not self.reliable: return f"LabelIssues: not shown. {self.warning}"
