@@ -187,6 +187,11 @@ def _data_findings(res:dict, where:str='')->list:
                            "Go through the data and look for noisy labels: the flagged ones first.",
                            "Review them in step 1: relabel, exclude or mark can't tell.", dict(n=int(li['n'])), where,
                            [r['fname'] for r in li.get('top') or []]))
+    if li.get('shown') is False:  # the out-of-fold model was too weak: its flags were not listed as issues
+        out.append(Finding('label_issues_unchecked', 'info', li.get('warning') or 'label issues not shown.',
+                           "Go through the data and look for noisy labels: a model that cannot predict the labels "
+                           "cannot point at the wrong ones.", "Review the images class by class, or rerun step 1 with "
+                           "ImageNet weights in the torch cache.", dict(agreement=li.get('agreement')), where))
     warns = (res.get('batch') or {}).get('warnings') or []
     if warns:
         out.append(Finding('batch_warnings', 'warning', 'the batch the model receives: ' + '; '.join(map(str, warns)),

@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from .issues import thumbnail
 
 # %% auto #0
-__all__ = ['flip_labels', 'out_of_fold', 'LabelIssues', 'label_issues', 'top_losses']
+__all__ = ['flip_labels', 'oof_settings', 'out_of_fold', 'LabelIssues', 'label_issues', 'top_losses']
 
 # %% ../nbs/08_label_issues.ipynb #136bd6cd
 def flip_labels(items:pd.DataFrame, # from `load_items`
@@ -43,6 +43,18 @@ def _oof_cnn(n_out:int,              # number of classes
     for o in ch: layers.append(ConvLayer(c, o, stride=2)); c = o
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), Flatten(), nn.Linear(c, n_out))
 
+# %% ../nbs/08_label_issues.ipynb #c8c053cc
+def _oof_cnn_wide(n_out:int,                # number of classes
+                  widths:tuple=(8, 16, 32, 64), # channels of the stem, then of each stage
+                  n_in:int=3,               # input channels
+                 ):
+    "A small CNN for larger images: a full-resolution stem, max-pooled stages of two convolutions, a max-pool head."
+    import torch.nn as nn
+    from fastai.vision.all import ConvLayer, Flatten
+    layers = [ConvLayer(n_in, widths[0])]
+    for ni,nf in zip(widths[:-1], widths[1:]): layers.append(nn.Sequential(nn.MaxPool2d(2), ConvLayer(ni, nf), ConvLayer(nf, nf)))
+    return nn.Sequential(*layers, nn.AdaptiveMaxPool2d(1), Flatten(), nn.Linear(widths[-1], n_out))
+
 # %% ../nbs/08_label_issues.ipynb #0d93c3b2
 from .data import open_image
 
@@ -69,12 +81,45 @@ def _oof_dls(x_tr, y_tr, x_va, y_va, bs:int, seed:int):
 
 # %% ../nbs/08_label_issues.ipynb #87083d4b
 def _learner(x_tr, y_tr, x_va, y_va, n_out:int, arch, bs:int, seed:int):
-    "A learner on in-memory images: `_oof_cnn` for 'small', else a torchvision architecture from scratch."
+    "In-memory images: 'small' is `_oof_cnn` (`_oof_cnn_wide` above 16 px), else a torchvision model from scratch."
     from fastai.vision.all import CrossEntropyLossFlat, create_vision_model
     from nnrecipe.learner import arch_fn, recipe_learner
     dls = _oof_dls(x_tr, y_tr, x_va, y_va, bs, seed)
-    model = _oof_cnn(n_out) if arch == 'small' else create_vision_model(arch_fn(arch), n_out, pretrained=False)
+    if arch == 'small': model = _oof_cnn(n_out) if x_tr.shape[-1] <= 16 else _oof_cnn_wide(n_out)
+    else: model = create_vision_model(arch_fn(arch), n_out, pretrained=False)
     return recipe_learner(dls, model, loss_func=CrossEntropyLossFlat())
+
+# %% ../nbs/08_label_issues.ipynb #b9ca9688
+def _features(x:np.ndarray, # uint8 images (n, 3, size, size), from `_decode_all`
+              backbone,     # torchvision or timm name of a CNN with ImageNet weights
+              bs:int=64,
+             )->np.ndarray: # (n, features): the body's last feature map averaged over space
+    "Features of every image from the frozen ImageNet body of `backbone`, one forward pass each."
+    import torch
+    from fastai.vision.all import CrossEntropyLossFlat, imagenet_stats
+    from nnrecipe.learner import recipe_learner
+    y0 = np.zeros(1, np.int64)
+    learn = recipe_learner(_oof_dls(x[:1], y0, x[:1], y0, 1, 0), backbone, pretrained=True, n_out=2,
+                           normalize=False, loss_func=CrossEntropyLossFlat())
+    body = learn.model[0].eval(); dev = next(body.parameters()).device
+    mean,std = (torch.tensor(s, device=dev).view(1, 3, 1, 1) for s in imagenet_stats)
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), bs):
+            xb = torch.from_numpy(x[i:i+bs]).to(dev).float().div_(255).sub_(mean).div_(std)
+            out.append(body(xb).float().mean((2, 3)).cpu().numpy())
+    return np.concatenate(out)
+
+# %% ../nbs/08_label_issues.ipynb #219734a5
+def _linear_probs(f:np.ndarray, y:np.ndarray, tr, va, n_out:int)->np.ndarray:
+    "Probabilities of the held-out rows `va` from a logistic regression fitted on the features of the rows `tr`."
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(f[tr], y[tr])
+    p = np.zeros((len(va), n_out), np.float32)
+    p[:, clf.classes_] = clf.predict_proba(f[va])
+    return p
 
 # %% ../nbs/08_label_issues.ipynb #299ffd72
 def _oof_splits(x, y, folds:int, repeats:int, seed:int)->list:
@@ -92,38 +137,82 @@ def _torch_threads(n:int):
     try: yield
     finally: torch.set_num_threads(old)
 
+# %% ../nbs/08_label_issues.ipynb #530024d6
+def _hflip():
+    "A callback mirroring half the training batches left to right (fastai's default augmentation), for larger images."
+    import torch
+    from fastai.callback.core import Callback
+    class HFlip(Callback):
+        def before_batch(self):
+            if self.training and torch.rand(()) < 0.5: self.learn.xb = (self.xb[0].flip(-1),)
+    return HFlip()
+
 # %% ../nbs/08_label_issues.ipynb #919808c8
 def _fold_probs(x, y, tr, va, n_out:int, arch, epochs:int, lr:float, bs:int, seed:int)->np.ndarray:
     "Probabilities of the held-out rows `va` from a model trained, one-cycle, on the rows `tr` only."
     import torch
     torch.manual_seed(seed)
     learn = _learner(x[tr], y[tr], x[va], y[va], n_out, arch, bs, seed)
-    with learn.no_logging(), learn.no_bar(): learn.fit_one_cycle(epochs, lr)
+    cbs = [_hflip()] if arch == 'small' and x.shape[-1] > 16 else []
+    with learn.no_logging(), learn.no_bar(): learn.fit_one_cycle(epochs, lr, cbs=cbs)
     with learn.no_bar(): p,_ = learn.get_preds(dl=learn.dls.valid)
     return p.numpy()
 
-# %% ../nbs/08_label_issues.ipynb #1e525bbe
-def out_of_fold(items:pd.DataFrame,   # fname, label (the split is ignored: every image is held out once)
-                folds:int=5,          # number of folds
-                size:int=16,          # image side the model sees
-                epochs:int=8,         # epochs per fold (one-cycle)
-                arch='small',         # 'small' (a 94k-parameter CNN) or a torchvision architecture name
-                lr:float=1e-2,        # peak learning rate
-                bs:int=64,            # batch size
-                seed:int=0,           # fold assignment and shuffling
-                progress:bool=True,   # a progress bar over the folds
-                threads:int=None,     # torch CPU threads; default 1 for 'small', torch's default otherwise
-                repeats:int=2,        # k-fold runs with different fold assignments, averaged
-               ):                     # (probs: n_items x n_classes, classes)
-    "Out-of-fold predicted probabilities: each image predicted by a model trained on the other folds."
+# %% ../nbs/08_label_issues.ipynb #fccbf918
+def _stored_side(fnames, n:int=64, seed:int=0)->int|None:
+    "Median shorter side of up to `n` of the files, read from their headers (nothing decoded); None if none opens."
+    import warnings
+    fs = [fnames[i] for i in np.random.default_rng(seed).permutation(len(fnames))[:n]]
+    sides = []
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+        for f in fs:
+            try:
+                with Image.open(f) as im: sides.append(min(im.size))
+            except Exception: pass  # unreadable or too large for PIL: it says nothing about the others
+    return int(np.median(sides)) if sides else None
+
+# %% ../nbs/08_label_issues.ipynb #eaacefcb
+def _side(stored:int|None, lo:int, hi:int, frac:float=1.)->int:
+    "`frac` of the stored side, clipped to [lo, hi], a multiple of 8 (the stored side unknown: lo)."
+    if stored is None: return lo
+    return int(min(hi, max(lo, 8*round(stored*frac/8))))
+
+# %% ../nbs/08_label_issues.ipynb #45d4b7ea
+def oof_settings(items:pd.DataFrame,   # fname, label
+                 size:int=None,        # image side the model sees; None: chosen from the stored images
+                 epochs:int=None,      # epochs per fold of a trained model; None: from the number of images
+                 arch=None,            # None: `backbone` features if its weights are here, else 'small'; or trained from scratch: 'small' or a torchvision name
+                 backbone='resnet18',  # the ImageNet CNN whose frozen features feed a linear head
+                 pretrained:bool=None, # None: the backbone's weights only if already cached; True: download if needed; False: never
+                 repeats:int=None,     # k-fold runs averaged; None: 2, or 1 for the larger CNN
+                 bs:int=None,          # batch size; None: 64, smaller (>= 16) for about 22 batches an epoch, as the digits
+                )->dict:               # method ('features' or 'trained'), arch, size, epochs, repeats, bs, note
+    "What `out_of_fold` uses for these items: ImageNet features and a linear head, or a small CNN sized from the data."
+    from nnrecipe.core import default_device
+    from nnrecipe.learner import use_pretrained
+    stored, n = _stored_side(items.fname.tolist()), len(items)
+    use,note = (False, 'trained from scratch (as asked).') if arch is not None else use_pretrained(backbone, pretrained)
+    if use:
+        hi = 224 if default_device().type == 'cuda' else 128
+        return dict(method='features', arch=str(backbone), size=size or _side(stored, 64, hi), epochs=0,
+                    repeats=repeats or 2, bs=bs or 64, note=f"{note} Its frozen features and a linear head per fold.")
+    arch, size = arch or 'small', size or _side(stored, 16, 32, 0.5)
+    wide = arch == 'small' and size > 16
+    # about as many optimiser steps per fold as the digits get (1,437 training images, bs 64, 8 epochs): 180
+    ep = epochs or int(min(40, max(8, round(180/max(1, n*0.8/64)))))
+    # and about as many batches an epoch as the digits (22): on the shapes (480 training images, 24 epochs, one held-out
+    # fifth) batches of 64, 32 and 16 reached 0.51, 0.85 and 0.91 held-out accuracy: the steps, not the epochs, count
+    bs = bs or int(min(64, max(16, 2**math.floor(math.log2(max(1, n*0.8/22))))))
+    return dict(method='trained', arch=arch, size=size, epochs=ep, repeats=repeats or (1 if wide else 2), bs=bs,
+                note=f"{note} A {'wider ' if wide else ''}{arch} CNN per fold, {ep} epochs at {size} px, batches of {bs}.")
+
+# %% ../nbs/08_label_issues.ipynb #b45761df
+def _out_of_fold(items:pd.DataFrame, s:dict, folds:int, lr:float, seed:int, progress:bool, threads:int)->tuple:
+    "`out_of_fold` for the settings `s` of `oof_settings`: (probs, classes)."
     import torch
-    items = items.reset_index(drop=True)
-    classes = sorted(items.label.astype(str).unique())
-    counts = items.label.value_counts()
-    if counts.min() < folds:
-        raise ValueError(f"class {counts.idxmin()!r} has {counts.min()} images, fewer than folds={folds}: lower "
-                         f"`folds` or leave the class out.")
-    x = _decode_all(items.fname.tolist(), size)
+    classes, repeats = sorted(items.label.astype(str).unique()), s['repeats']
+    x = _decode_all(items.fname.tolist(), s['size'])
     y = items.label.astype(str).map({c:i for i,c in enumerate(classes)}).to_numpy(np.int64)
     probs = np.zeros((len(items), len(classes)), np.float32)
     # averaging k-fold runs over different fold assignments steadies the probabilities: on the digits with 5% of
@@ -132,33 +221,79 @@ def out_of_fold(items:pd.DataFrame,   # fname, label (the split is ignored: ever
     if progress:
         from fastprogress.fastprogress import progress_bar
         splits = progress_bar(splits, leave=False)
+    if s['method'] == 'features':
+        f = _features(x, s['arch'])
+        for r,tr,va in splits: probs[va] += _linear_probs(f, y, tr, va, len(classes))/repeats
+        return probs, classes
     # a model this small gains nothing from a second thread, and on a busy CPU the threads wait on each other:
     # measured 1.7 s with one thread against 15 s with two (2 folds x 5 epochs, 600 digits, a loaded 2-core machine)
-    with _torch_threads(threads or (1 if arch == 'small' else torch.get_num_threads())):
+    with _torch_threads(threads or (1 if s['arch'] == 'small' else torch.get_num_threads())):
         for k,(r,tr,va) in enumerate(splits):
-            probs[va] += _fold_probs(x, y, tr, va, len(classes), arch, epochs, lr, bs, seed + k)/repeats
+            probs[va] += _fold_probs(x, y, tr, va, len(classes), s['arch'], s['epochs'], lr, s['bs'], seed + k)/repeats
     return probs, classes
+
+# %% ../nbs/08_label_issues.ipynb #3f802406
+def _check_folds(items:pd.DataFrame, folds:int):
+    "Refuse a class with fewer images than folds: stratified folds could not hold it out."
+    counts = items.label.value_counts()
+    if counts.min() < folds:
+        raise ValueError(f"class {counts.idxmin()!r} has {counts.min()} images, fewer than folds={folds}: lower "
+                         f"`folds` or leave the class out.")
+
+# %% ../nbs/08_label_issues.ipynb #54a8612b
+def out_of_fold(items:pd.DataFrame,   # fname, label (the split is ignored: every image is held out once)
+                folds:int=5,          # number of folds
+                size:int=None,        # image side the model sees; None: chosen from the data (`oof_settings`)
+                epochs:int=None,      # epochs per fold of a trained model; None: from the number of images
+                arch=None,            # None: ImageNet features of `backbone` if cached, else 'small'; 'small' or a torchvision name: trained from scratch
+                lr:float=1e-2,        # peak learning rate
+                bs:int=None,          # batch size; None: 64, or smaller for about 22 batches an epoch
+                seed:int=0,           # fold assignment and shuffling
+                progress:bool=True,   # a progress bar over the folds
+                threads:int=None,     # torch CPU threads; default 1 for 'small', torch's default otherwise
+                repeats:int=None,     # k-fold runs with different fold assignments, averaged; None: 2 (1 for the larger CNN)
+                backbone='resnet18',  # ImageNet CNN for the features (with `arch=None`)
+                pretrained:bool=None, # None: `backbone`'s weights if cached; True: download if needed; False: never
+               ):                     # (probs: n_items x n_classes, classes)
+    "Out-of-fold predicted probabilities: each image predicted by a model trained on the other folds."
+    items = items.reset_index(drop=True)
+    _check_folds(items, folds)
+    s = oof_settings(items, size, epochs, arch, backbone, pretrained, repeats, bs)
+    return _out_of_fold(items, s, folds, lr, seed, progress, threads)
 
 # %% ../nbs/08_label_issues.ipynb #c282dd8c
 @dataclass
 class LabelIssues:
     "Images whose given label the out-of-fold predictions contradict, most suspicious first."
-    issues:pd.DataFrame  # fname, label, pred, p_label, p_pred, score (cleanlab's label quality), rank
+    issues:pd.DataFrame  # what to review: `flags` when the model is good enough to contradict a label, else empty
     probs:np.ndarray     # out-of-fold probabilities, one row per item
     classes:list         # the columns of `probs`
     seconds:float=0.     # time the out-of-fold predictions took
     settings:dict=field(default_factory=dict)
+    flags:pd.DataFrame=None     # fname, label, pred, p_label, p_pred, score (cleanlab's label quality), rank
+    oof_accuracy:float=None     # share of the given labels the out-of-fold predictions agree with
+    agreement:float=None        # Cohen's kappa: 0 no better than ignoring the image, 1 every label
+    min_agreement:float=0.5     # below it the flags are not shown as issues
+    warning:str=''              # why the flags are not shown, with the numbers
+
+    @property
+    def reliable(self)->bool:
+        "Whether the flags are shown as issues: the predictions agree with the labels at least `min_agreement`."
+        return self.agreement is None or self.agreement >= self.min_agreement
 
     def __repr__(self):
-        return (f"LabelIssues: {len(self.issues)} of {len(self.probs)} labels look wrong "
-                f"(out-of-fold predictions: {self.seconds/60:.1f} min, {self.settings})")
+        if not self.reliable: return f"LabelIssues: not shown. {self.warning}"
+        return (f"LabelIssues: {len(self.issues)} of {len(self.probs)} labels look wrong (out-of-fold accuracy "
+                f"{self.oof_accuracy:.1%}; {self.seconds/60:.1f} min, {self.settings})")
 
     def score(self, truth)->dict:
-        "Precision and recall of the flagged set against the files known to be mislabelled."
-        truth, found = set(map(str, truth)), set(self.issues.fname)
+        "Precision and recall of cleanlab's flags (shown or not) against the files known to be mislabelled."
+        flags = self.issues if self.flags is None else self.flags
+        truth, found = set(map(str, truth)), set(flags.fname)
         tp = len(truth & found)
         return dict(flagged=len(found), truly_wrong=len(truth), precision=tp/max(1, len(found)),
-                    recall=tp/max(1, len(truth)))
+                    recall=tp/max(1, len(truth)), oof_accuracy=self.oof_accuracy, agreement=self.agreement,
+                    shown=self.reliable)
 
 # %% ../nbs/08_label_issues.ipynb #c94e156c
 @patch
@@ -197,24 +332,53 @@ def _issue_table(items:pd.DataFrame, probs:np.ndarray, classes:list, y:np.ndarra
     if 'is_valid' in items.columns: df.insert(2, 'is_valid', items.is_valid[ranked].to_numpy())
     return df
 
-# %% ../nbs/08_label_issues.ipynb #29389d54
-def label_issues(items:pd.DataFrame,   # fname, label
-                 probs:np.ndarray=None, # out-of-fold probabilities; computed with `out_of_fold(**kwargs)` when None
-                 classes:list=None,     # columns of `probs`; default the sorted labels
-                 **kwargs,              # passed to `out_of_fold`: folds, size, epochs, arch, lr, bs, seed, progress
+# %% ../nbs/08_label_issues.ipynb #1238b180
+def _agreement(y:np.ndarray, probs:np.ndarray)->tuple:
+    "(accuracy, Cohen's kappa) of the out-of-fold predictions against the labels `y`."
+    from sklearn.metrics import cohen_kappa_score
+    pred = probs.argmax(1)
+    if len(set(y) | set(pred)) < 2: return float((pred == y).mean()), 0.  # one class everywhere: nothing to agree on
+    return float((pred == y).mean()), float(cohen_kappa_score(y, pred))
+
+# %% ../nbs/08_label_issues.ipynb #5f2700d5
+def _weak_model_warning(acc:float, adj:float, min_agreement:float, n_flags:int, n:int, s:dict)->str:
+    "What a person reads when the out-of-fold model is too weak for its flags to mean anything."
+    how = ("give it ImageNet weights (resnet18's in the torch cache: pretrained features and a linear head)"
+           if s.get('method') != 'features' else "try another `backbone`")
+    return (f"Label issues not shown: the out-of-fold model agrees with {acc:.1%} of the labels, Cohen's kappa of "
+            f"{adj:.2f} (0: no better than ignoring the images, 1: every label), below {min_agreement}; its {n_flags} flags "
+            f"of {n} images would mostly be its own mistakes. To check labels here, {how}, or a larger `size` or "
+            f"more `epochs`, or review the images class by class.")
+
+# %% ../nbs/08_label_issues.ipynb #6a37b501
+def label_issues(items:pd.DataFrame,     # fname, label
+                 probs:np.ndarray=None,   # out-of-fold probabilities; computed with `out_of_fold(**kwargs)` when None
+                 classes:list=None,       # columns of `probs`; default the sorted labels
+                 min_agreement:float=0.5, # below this Cohen's kappa with the labels, the flags are not issues
+                 verbose:bool=True,       # print the warning when the flags are not shown
+                 **kwargs,                # passed to `out_of_fold`: folds, size, epochs, arch, backbone, pretrained, lr, bs, seed, repeats, progress
                 )->LabelIssues:
     "Label issues found by cleanlab's confident learning on out-of-fold predicted probabilities."
     from cleanlab.filter import find_label_issues
     items = items.reset_index(drop=True)
-    t = time.time()
-    if probs is None: probs, classes = out_of_fold(items, **kwargs)
+    t, s = time.time(), {}
+    if probs is None:
+        oof = {k: kwargs.pop(k) for k in ('size', 'epochs', 'arch', 'backbone', 'pretrained', 'repeats', 'bs') if k in kwargs}
+        _check_folds(items, kwargs.get('folds', 5))
+        s = oof_settings(items, **oof)
+        probs, classes = _out_of_fold(items, s, **{**dict(folds=5, lr=1e-2, seed=0, progress=True, threads=None),
+                                                   **kwargs})
     secs = time.time() - t
     classes = list(classes) if classes is not None else sorted(items.label.astype(str).unique())
     y = _label_codes(items, probs, classes)
     # n_jobs=1: same result (cleanlab's docs), no worker pool, which fails in spawned processes (NameError)
     ranked = find_label_issues(labels=y, pred_probs=probs, return_indices_ranked_by='self_confidence', n_jobs=1)
-    return LabelIssues(_issue_table(items, probs, classes, y, ranked), probs, classes, secs,
-                       {k:v for k,v in kwargs.items() if k != 'progress'})
+    flags, (acc, adj) = _issue_table(items, probs, classes, y, ranked), _agreement(y, probs)
+    warn = '' if adj >= min_agreement else _weak_model_warning(acc, adj, min_agreement, len(flags), len(items), s)
+    if warn and verbose: print(warn)
+    settings = {**{k:v for k,v in kwargs.items() if k != 'progress'}, **s}
+    return LabelIssues(flags.iloc[:0] if warn else flags, probs, classes, secs, settings, flags, acc, adj,
+                       min_agreement, warn)
 
 # %% ../nbs/08_label_issues.ipynb #413724e1
 def top_losses(learn, k:int=20)->pd.DataFrame:  # fname, label, pred, loss, p_pred, p_label, rank
