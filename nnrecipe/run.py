@@ -99,6 +99,7 @@ def open_run(out_dir='runs/notebook', # the run folder, created if need be
     fp = ledger_fingerprint(ledger)
     items = apply(all_items, ledger, scan=bad.assign(readable=False))
     items.attrs['ledger_fingerprint'] = fp
+    items.attrs['presize_cache'] = str(out/'presized')   # presized images: in the run, never in your folder
     return Run(out, str(source), size or (32 if data is None else 224), seed, all_items, bad, ledger, items)
 
 # %% ../nbs/21_run.ipynb #5902c57b
