@@ -458,8 +458,9 @@ def _pipeline(items, size, item_tfms, batch_tfms, bg:tuple, presize:float, min_s
     "Opener, item and batch transforms, and the working side (None: plain path) of `dataloaders`."
     side = _work_side(items, size, presize) if item_tfms is None else None
     if side:
-        crop = RandomResizedCropGPU(size, min_scale=min_scale, ratio=(1, 1))  # valid: the whole image, squished
         opener = partial(_presized, side=side, bg=bg, cache=_presize_dir(cache, items))
+        if min_scale >= 1: return opener, [Resize(size, method=ResizeMethod.Squish)], batch_tfms, side   # no crop
+        crop = RandomResizedCropGPU(size, min_scale=min_scale, ratio=(1, 1))  # valid: the whole image, squished
         return opener, [], [crop, *L(batch_tfms)], side
     max_side = (max(size) if isinstance(size, (tuple, list)) else size) if item_tfms is None else None  # crops need all
     item_tfms = item_tfms if item_tfms is not None else Resize(size, method=ResizeMethod.Squish)

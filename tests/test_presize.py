@@ -88,6 +88,7 @@ def test_training_crops_change_validation_does_not(real, tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(v1, v2))       # validation: the whole image, squished, every time
     off = dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache', presize=2, min_scale=1.).train.new(shuffle=False)
     assert all(torch.equal(a[0], b[0]) for a, b in zip(off, off))   # min_scale=1: no crop
+    assert [type(t).__name__ for t in off.after_item.fs] == ['Resize', 'ToTensor'] and len(off.after_batch.fs) == 1
 
 def test_digits_at_their_size_are_unchanged():
     items = load_items(digits())
