@@ -490,10 +490,10 @@ def ladder_plan(items:pd.DataFrame,    # the item table the ladder will climb on
     n_all = int((~items.is_valid).sum())
     n,e = (n_all if c['frac'] >= 1 else max(1, round(c['frac']*n_all))),c['epochs']
     curve = [(max(1, round(n*f)), max(1, round(e/f))) for f in sorted(fractions) if 0 < f < 1] if 'data' in rungs else []
+    aug = [r for r in ('augment', 'crop') if r in rungs and not (r == 'crop' and _crop_skip(items, c['size']))]
     singles = [r for r in _SINGLE if r in rungs and (r not in _IMBALANCE or _balance(items).imbalanced)]
-    tried = ([r for r in ('augment',) if r in rungs] + (['crop'] if 'crop' in rungs and not _crop_skip(items, c['size']) else [])
-             + singles + (['combined'] if 'combined' in rungs and len(singles) >= 2 else [])
-             + (['smaller'] if 'smaller' in rungs and c['arch'] in SMALLER else []))
+    last = [r for r,ok in (('combined', len(singles) >= 2), ('smaller', c['arch'] in SMALLER)) if r in rungs and ok]
+    tried = aug + singles + last
     noise = [(n, e)] if seed_noise and tried else []   # trained before the first candidate, once
     return [(n, e)] + noise + curve + [(n, e)]*len(tried)
 
