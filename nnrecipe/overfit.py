@@ -84,7 +84,7 @@ def overfit_data(source=None,     # items (`load_items`), folder or CSV, DataLoa
     sub = subset(items, min(n, int((~items.is_valid).sum())), seed=seed)
     val = items[items.is_valid]
     val = val.iloc[np.sort(np.random.default_rng(seed).permutation(len(val))[:n_valid])]
-    dls = dataloaders(pd.concat([sub, val]), size=size, bs=64, num_workers=0)
+    dls = dataloaders(pd.concat([sub, val]), size=size, bs=64, num_workers=0, min_scale=1)  # nothing that regularizes: no crop
     (x,y),(xv,yv) = _decode(dls, dls.train_ds),_decode(dls, dls.valid_ds)
     return OverfitData(x, y, xv, yv, list(dls.vocab), size, [str(f) for f in sub.fname])
 
