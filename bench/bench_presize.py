@@ -3,8 +3,10 @@
 Folder: bench/real_folder.py's 480 real images (icons, photos, logos; 24 px to ~9,700 px sides, one ~95-Mpixel PNG;
 the ~210-Mpixel file over PIL's limit is left out, as the scan reports it). Both loaders are nnrecipe.data.dataloaders
 on the same items, batch size and 0 workers: `presize=0` is fastai's path (each image decoded, JPEG draft where it can,
-and squished to `size` every epoch), the default is the presized one (decoded once at 2 x size into a cache, random
-crop on the batch). Measured side by side:
+and squished to `size` every epoch), `presize=2` the presized one (decoded once at 2 x size into a cache, random
+crop on the batch). The default, `presize=None`, decides per folder (on from a median side of 2 x size and 64 px):
+on this folder (median side 128 px in its sample, mostly icons) only up to 64 px; `auto_side` records its choice.
+Measured side by side:
   1. loader images/s over a training epoch, epochs 1 and 2 (the cache is filled in epoch 1); goal: >= 3x on epoch 2;
   2. epoch time at 128 px, resnet18 from scratch, fit on the CPU both ways (presized: from the filled cache);
   3. accuracy after a few epochs at 64 px, 3 seeds each way: the presized mean within the plain runs' spread.
@@ -61,6 +63,7 @@ ratio = ips['presized'][1]/ips['plain'][1]
 out = dict(name='presize_vs_per_epoch_decode', metric='loader images/s ratio, epoch 2', value=round(ratio, 2),
            goal='>= 3', passed=ratio >= 3,
            details=dict(images=len(items), n_train=int((~items.is_valid).sum()), presized_side=pre.presized,
+                        auto_side=dataloaders(items, size=a.size, cache_dir=cache).presized,
                         loader_images_per_s={k: [round(v, 1) for v in vs] for k, vs in ips.items()},
                         epoch_s_at_size={k: round(v, 1) for k, v in ep.items()}, size=a.size,
                         accuracy_3_seeds={k: [round(v, 4) for v in vs] for k, vs in acc.items()},

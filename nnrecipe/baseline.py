@@ -48,7 +48,8 @@ def _warn_augmentation(dls):
     aug = augmentations(dls)
     if aug: warnings.warn(f"The DataLoaders carry augmentation: {', '.join(aug)}. The recipe's baseline has none "
                           f"(augmentation is a regularizer: it comes later, one rung at a time); build them "
-                          f"without it, e.g. nnrecipe.data.dataloaders(items, size=...) with no batch_tfms.",
+                          f"without it, e.g. nnrecipe.data.dataloaders(items, size=...) with no batch_tfms (and "
+                          f"min_scale=1 where it presizes images at least twice `size`: no random crop).",
                           AugmentationWarning)
 
 # %% ../nbs/11_baseline.ipynb #88d5383d

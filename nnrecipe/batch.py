@@ -214,6 +214,7 @@ class Cost:
     size:int          # the model's input side, timed
     device:str        # where it was timed
     fit_size:int|None # when over the budget: the largest usual side under it (None: within it, or none fits)
+    quick:bool=False  # estimated in quick mode already: `--quick` is no advice then
     @property
     def over(self)->bool: return self.seconds > self.budget
     def at(self, size:int)->float:
@@ -224,8 +225,11 @@ class Cost:
         head = (f"Estimated {_mins(self.seconds)}: {self.batches} training batches x {self.sec_batch:.2f} s, "
                 f"timed on {self.device} at {self.size} px")
         if not self.over: return f"{head}; within the {_mins(self.budget)} budget."
-        fix = f"--size {self.fit_size} (about {_mins(self.at(self.fit_size))}) or " if self.fit_size else ""
-        return f"{head}: over the {_mins(self.budget)} budget. Try {fix}--quick (fewer epochs, smaller subsets)."
+        fix = ([f"--size {self.fit_size} (about {_mins(self.at(self.fit_size))})"] if self.fit_size else []) + (
+               [] if self.quick else ["--quick (fewer epochs, smaller subsets)"])
+        if not fix: return (f"{head}: over the {_mins(self.budget)} budget in quick mode at every usual size: "
+                            f"fewer images, or a GPU.")
+        return f"{head}: over the {_mins(self.budget)} budget. Try {' or '.join(fix)}."
     def __str__(self): return self.message
 
 # %% ../nbs/10_batch.ipynb #b39ddd97
@@ -235,6 +239,7 @@ def estimate_cost(learn:Learner,     # the step's learner, before training
                   budget:float=900., # seconds the step may take (15 min)
                   n_batches:int=2,   # training batches to time, after one warm-up batch
                   timed:Cost=None,   # reuse the timings of an earlier estimate
+                  quick:bool=False,  # the step runs in quick mode already: advise a size only
                  )->Cost:
     "Time a few batches and estimate a step's trainings: batches x seconds per batch, and the size that fits `budget`."
     t = (dict(reload=timed.sec_batch, model=0., load=timed.sec_batch + timed.sec_first, valid=timed.sec_valid,
@@ -246,6 +251,6 @@ def estimate_cost(learn:Learner,     # the step's learner, before training
     per, extra = t['model'] + t['reload'], max(0., t['load'] - t['reload'])
     first = nb(max(n for n,_ in plan))*extra
     secs = batches*per + sum(e for _,e in plan)*len(va)*t['valid'] + first
-    c = Cost(secs, first, budget, batches, per, extra, t['valid'], t['size'], t['device'], None)
+    c = Cost(secs, first, budget, batches, per, extra, t['valid'], t['size'], t['device'], None, quick)
     c.fit_size = next((s for s in _SIZES if s < c.size and c.at(s) <= budget), None) if c.over else None
     return c

@@ -437,21 +437,33 @@ def _presized(fn, side:int, bg:tuple, cache:Path)->PILImage:
     return PILImage.create(im)
 
 # %% ../nbs/01_data.ipynb #e0d00ba1
-def _work_side(items:pd.DataFrame, size:int, presize:float, n:int=64)->int|None:
-    "Side to decode and cache images at, or None when the images are not at least 1.25 x `size` (no crop, no cache)."
-    if not presize or presize <= 1 or not isinstance(size, int): return None
-    fn = items.fname[~items.is_valid.astype(bool)]
+_MIN_PRESIZE_SIDE = 64   # px: smaller images decode in microseconds, and a crop of them cuts what the model needs
+
+def _median_side(items:pd.DataFrame, n:int=64)->float|None:
+    "Median shorter side of up to `n` training images, read from their headers (unreadable ones left out)."
+    fn = items.fname[~items.is_valid.astype(bool)] if 'is_valid' in items else items.fname
     sides = []
     for f in fn.iloc[np.linspace(0, len(fn)-1, min(n, len(fn))).astype(int)]:
         try: sides.append(min(image_size(f)))
         except Exception: pass   # unreadable: the loader fails on it with its path and the cure
-    side = int(min(presize*size, np.median(sides))) if sides else 0
+    return float(np.median(sides)) if sides else None
+
+def _auto_presize(median:float|None, size)->float:
+    "What `presize=None` chooses: 2 when the images' median side is at least 2 x `size` and 64 px, else 0 (off)."
+    return 2. if median and isinstance(size, int) and median >= max(2*size, _MIN_PRESIZE_SIDE) else 0.
+
+def _work_side(items:pd.DataFrame, size:int, presize:float=None, n:int=64)->int|None:
+    "Side to decode and cache images at, or None: the plain path (no cache, no crop)."
+    if not isinstance(size, int) or (presize is not None and presize <= 1): return None
+    med = _median_side(items, n)
+    presize = _auto_presize(med, size) if presize is None else presize
+    side = int(min(presize*size, med)) if presize and med else 0
     return side if side >= 1.25*size else None
 
 # %% ../nbs/01_data.ipynb #e30ae39d
 def _presize_dir(cache, items:pd.DataFrame)->Path:
-    "The presized cache folder: `cache`, else `cache_dir()/'presized'`; never inside a folder holding the images."
-    cache = Path(cache if cache is not None else cache_dir()/'presized').absolute()
+    "The cache folder: `cache`, else the run's (`items.attrs`), else `cache_dir()/'presized'`; never in the images' folder."
+    cache = Path(cache if cache is not None else items.attrs.get('presize_cache') or cache_dir()/'presized').absolute()
     roots = {Path(f).absolute().parent.parent for f in items.fname}   # class folders' parents
     inside = sorted(str(r) for r in roots if cache == r or r in cache.parents)
     if inside: raise ValueError(f"cache_dir={cache} is inside your image folder {inside[0]}: nnrecipe never writes "
@@ -463,8 +475,9 @@ def _pipeline(items, size, item_tfms, batch_tfms, bg:tuple, presize:float, min_s
     "Opener, item and batch transforms, and the working side (None: plain path) of `dataloaders`."
     side = _work_side(items, size, presize) if item_tfms is None else None
     if side:
-        crop = RandomResizedCropGPU(size, min_scale=min_scale, ratio=(1, 1))  # valid: the whole image, squished
         opener = partial(_presized, side=side, bg=bg, cache=_presize_dir(cache, items))
+        if min_scale >= 1: return opener, [Resize(size, method=ResizeMethod.Squish)], batch_tfms, side   # no crop
+        crop = RandomResizedCropGPU(size, min_scale=min_scale, ratio=(1, 1))  # valid: the whole image, squished
         return opener, [], [crop, *L(batch_tfms)], side
     max_side = (max(size) if isinstance(size, (tuple, list)) else size) if item_tfms is None else None  # crops need all
     item_tfms = item_tfms if item_tfms is not None else Resize(size, method=ResizeMethod.Squish)
@@ -500,9 +513,9 @@ def dataloaders(items:pd.DataFrame,  # from `load_items` (fname, label, is_valid
                 num_workers:int=None,# decoding processes; default 0 on a CPU (training needs the cores), 8 on a GPU
                 seed:int=42,         # shuffling seed
                 bg=WHITE,            # colour under transparent pixels (see `open_image`)
-                presize:float=0.,    # e.g. 2: images >= 1.25 x `size` decoded once at <= 2 x `size`, cached, cropped; 0: off
+                presize:float=None,  # None: 2 if the images' median side is >= 2 x `size` (and 64 px), else 0 (off)
                 min_scale:float=0.75,# presized training batches: random crops of at least this share of the area
-                cache_dir=None,      # folder of presized images; default `cache_dir()/'presized'`, never in your folder
+                cache_dir=None,      # presized images' folder; default the run's (`open_run`), else `cache_dir()/'presized'`
                 **kwargs,            # to `DataBlock.dataloaders`, e.g. device; a training split under `bs` is one batch
                ):
     "fastai DataLoaders for `items`; images larger than `size` are presized (cached) and cropped at random in training."

@@ -17,14 +17,15 @@ from fastai.vision.all import (Callback, CancelValidException, Learner, LabelSmo
 from .core import Checkpoints, fresh_since, jsonable
 from .learner import WeightsUnavailable, fit_recipe, is_frozen, use_pretrained
 from .task import TaskInfo
-from .data import dataloaders, subset
+from .data import dataloaders, subset, _median_side, _auto_presize
 from .baseline import baseline_learner, half_precision, AugmentationWarning
 from .scaling import scaled_regularization
 from .regularize import (SMALLER, check_config, default_config, fit_config, measure_gap, regularized_learner,
                                   resnet10, start_regularization, _used_items)
 
 # %% auto #0
-__all__ = ['RUNGS', 'default_candidates', 'Ladder', 'regularize_ladder', 'train_final', 'EpochSweep', 'epoch_sweep']
+__all__ = ['RUNGS', 'default_candidates', 'Ladder', 'regularize_ladder', 'ladder_plan', 'train_final', 'EpochSweep',
+           'epoch_sweep']
 
 # %% ../nbs/15_ladder.ipynb #435f48aa
 RUNGS = ('data', 'augment', 'crop', 'weight_decay', 'dropout', 'label_smoothing', 'focal_loss', 'class_weights',
@@ -43,15 +44,6 @@ def default_candidates(config:dict)->dict:
                 cutmix=dict(cutmix=1.0))
 
 # %% ../nbs/15_ladder.ipynb #c607ea86
-def _median_side(items:pd.DataFrame, n:int=32)->float:
-    "Median of the shorter side of `n` training images, read from their headers."
-    from PIL import Image
-    fn = items[~items.is_valid].fname
-    sides = []
-    for f in fn.iloc[np.linspace(0, len(fn)-1, min(n, len(fn))).astype(int)]:
-        with Image.open(f) as im: sides.append(min(im.size))
-    return float(np.median(sides))
-
 def _settings(change:dict)->str: return ', '.join(f"{k}={v}" for k,v in change.items())
 
 # %% ../nbs/15_ladder.ipynb #fd21af39
@@ -342,14 +334,21 @@ def learning_curve(self:_Climb, fractions, per_doubling:float):
     if len(self.curve) >= 2: self.verdicts.append(_curve_verdict(self.curve, per_doubling))
 
 # %% ../nbs/15_ladder.ipynb #e3bcd7d0
+def _crop_skip(items:pd.DataFrame, size:int)->str|None:
+    "Why the crop rung does not apply to `items` at `size`, or None when it does."
+    side = _median_side(items) or 0.   # the sample of headers and the rule `dataloaders` presizes on
+    if _auto_presize(side, size):
+        return (f"the images ({side:.0f} px median side) are at least 2 x the model's {size} px: presizing already "
+                f"trains on a new random crop (75-100% of the area) every epoch.")
+    if side < 1.25*size:
+        return f"the images ({side:.0f} px median side) are not larger than 1.25 x the model's {size} px: nothing to crop."
+
 @patch
 def _no_crop(self:_Climb)->bool:
-    "Skip the crop rung, saying why, when the images are not larger than the model's input."
-    side = _median_side(self.items)
-    if side >= 1.25*self.cur['size']: return False
-    self.skip('crop', f"the images ({side:.0f} px median side) are not larger than 1.25 x the model's "
-                      f"{self.cur['size']} px: nothing to crop.")
-    return True
+    "Skip the crop rung, saying why: images no larger than the model's input, or already cropped by presizing."
+    why = _crop_skip(self.items, self.cur['size'])
+    if why: self.skip('crop', why)
+    return why is not None
 
 @patch
 def augment(self:_Climb):
@@ -486,6 +485,25 @@ def regularize_ladder(items:pd.DataFrame,     # item table from `load_items` (fn
     climb.combine(climb.singles())
     if 'smaller' in rungs: climb.smaller()
     return climb.result()
+
+# %% ../nbs/15_ladder.ipynb #07ddbf38
+def ladder_plan(items:pd.DataFrame,    # the item table the ladder will climb on
+                config:dict=None,      # its baseline configuration
+                rungs=RUNGS,           # as `regularize_ladder`
+                fractions=(0.25, 0.5), # as `regularize_ladder`
+                seed_noise:bool=True,  # as `regularize_ladder`
+               )->list:                # [(training images, epochs), ...], one per training: a `plan` for `estimate_cost`
+    "The trainings `regularize_ladder` may run, listed before it runs them: every candidate counted, an upper bound."
+    c = check_config(config or {})
+    n_all = int((~items.is_valid).sum())
+    n,e = (n_all if c['frac'] >= 1 else max(1, round(c['frac']*n_all))),c['epochs']
+    curve = [(max(1, round(n*f)), max(1, round(e/f))) for f in sorted(fractions) if 0 < f < 1] if 'data' in rungs else []
+    aug = [r for r in ('augment', 'crop') if r in rungs and not (r == 'crop' and _crop_skip(items, c['size']))]
+    singles = [r for r in _SINGLE if r in rungs and (r not in _IMBALANCE or _balance(items).imbalanced)]
+    last = [r for r,ok in (('combined', len(singles) >= 2), ('smaller', c['arch'] in SMALLER)) if r in rungs and ok]
+    tried = aug + singles + last
+    noise = [(n, e)] if seed_noise and tried else []   # trained before the first candidate, once
+    return [(n, e)] + noise + curve + [(n, e)]*len(tried)
 
 # %% ../nbs/15_ladder.ipynb #4fd31d48
 def _rng_state(learn:Learner)->dict:

@@ -201,6 +201,7 @@ def open_run(out_dir='runs/notebook', # the run folder, created if need be
     kept = apply(all_items, ledger, scan=bad.assign(readable=False))
     test, items = [kept[kept.is_test == t].drop(columns='is_test').reset_index(drop=True) for t in (True, False)]
     items.attrs = {**kept.attrs, 'ledger_fingerprint': fp}
+    items.attrs['presize_cache'] = str(out/'presized')   # presized images: in the run, never in your folder
     return Run(out, str(source), size or (32 if data is None else 224), seed, all_items, bad, ledger, items, rec, test)
 
 # %% ../nbs/21_run.ipynb #5902c57b

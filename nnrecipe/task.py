@@ -104,6 +104,7 @@ def _img_size(tl, i)->tuple|None:
 def _check_sizes(dls, n:int=64):
     "Refuse images of different sizes when no item transform makes them one size (collation would fail mid-epoch)."
     if any(type(f).__name__ in _SIZE_TFMS for f in dls.train.after_item.fs): return
+    if getattr(dls, 'presized', None): return   # `dataloaders` presizing: decoded straight to one working side
     seen = {}
     for ds in (dls.train_ds, dls.valid_ds):
         tl = getattr(ds, 'tls', [None])[0]

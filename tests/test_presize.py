@@ -2,7 +2,7 @@
 import dataclasses
 import hashlib, os, shutil, threading
 from pathlib import Path
-import numpy as np, pytest, torch
+import numpy as np, pandas as pd, pytest, torch
 from PIL import Image
 from torch import nn
 from fastai.vision.all import set_seed
@@ -10,6 +10,8 @@ import nnrecipe.data as data
 from nnrecipe.data import dataloaders, digits, load_items, subset
 from nnrecipe.batch import estimate_cost
 from nnrecipe.learner import recipe_learner
+from nnrecipe.ladder import _crop_skip
+from nnrecipe.run import open_run
 
 FOLDER = Path(__file__).parent/'data'/'real'/'folder'   # real images, 48 to 542 px sides
 
@@ -86,6 +88,7 @@ def test_training_crops_change_validation_does_not(real, tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(v1, v2))       # validation: the whole image, squished, every time
     off = dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache', presize=2, min_scale=1.).train.new(shuffle=False)
     assert all(torch.equal(a[0], b[0]) for a, b in zip(off, off))   # min_scale=1: no crop
+    assert [type(t).__name__ for t in off.after_item.fs] == ['Resize', 'ToTensor'] and len(off.after_batch.fs) == 1
 
 def test_digits_at_their_size_are_unchanged():
     items = load_items(digits())
@@ -115,3 +118,31 @@ def test_cost_scales_and_suggests_a_smaller_size():
     tight = estimate_cost(learn, epochs=1, budget=full/2, timed=c224)
     assert tight.over and tight.fit_size == 128 and '--size 128' in tight.message and '--quick' in tight.message
     assert tight.at(128) <= tight.budget < tight.at(160)
+
+@pytest.fixture
+def large(tmp_path):
+    "The committed sample's photos and logos only (96-130 px, median 96): larger than a 32 px model by 3x."
+    for c in ('photos', 'logos'): shutil.copytree(FOLDER/c, tmp_path/'large'/c)
+    return tmp_path/'large'
+
+def test_auto_on_for_large_images_off_for_the_digits(large, real):
+    items = load_items(large, valid_pct=0.25, seed=0)
+    sides = {s: dataloaders(items, size=s, bs=8, cache_dir=large.parent/'cache').presized for s in (32, 48, 64)}
+    assert sides == {32: 64, 48: 96, 64: None}           # on from 2 x size: decoded once at min(2 x size, 96 px)
+    assert dataloaders(load_items(real[0], valid_pct=0.25, seed=0), size=16).presized is None   # median 48 px < 64 px
+    dig = load_items(digits())
+    for s in (8, 16, 32):                                 # the digits (32 px) at any size: the plain path, as before
+        assert dataloaders(dig, size=s).presized is None
+    for s in (16, 32, 48, 64):                            # the ladder skips its crop rung exactly where presizing crops
+        on = dataloaders(items, size=s, bs=8, cache_dir=large.parent/'cache').presized is not None
+        assert on == ('presizing' in (_crop_skip(items, s) or '')), s
+
+def test_cache_in_the_run_folder(large, tmp_path):
+    run = open_run(tmp_path/'run', large, seed=0, size=32)
+    items = pd.concat([subset(run.items, 8), run.items[run.items.is_valid]])   # as the steps cut it: the run's attrs stay
+    dls = dataloaders(items, size=32, bs=8)
+    assert dls.presized == 64
+    _epoch(dls)
+    cached = list((tmp_path/'run'/'presized').glob('*.bmp'))
+    assert len(cached) == len(items) and {Image.open(f).size for f in cached} == {(64, 64)}
+    assert not list(large.rglob('*.bmp'))                 # nothing written beside the images
