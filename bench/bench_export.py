@@ -6,7 +6,8 @@ and 16-bit PNGs, EXIF-turned photos, one ~95-Mpixel PNG; the ~210-Mpixel file ov
 reports it), at 128 px (224 is the recipe's size for your own images: --size 224): large photos take the reduced
 decoding (JPEG draft, PIL reduce), which the digits never exercise. resnet18 from scratch (no weights here), one epoch.
 DataLoaders as `dataloaders` builds them by default (`presize=None`: presized where the images' median side is at
-least 2 x size, on this folder up to --size 64; --presize 0 forces the plain path): `presized_side` records it.
+least 2 x size and 64 px: on this folder, median side 256 px in the sample it reads, up to --size 128; --presize 0
+forces the plain path): `presized_side` records it.
 Measured:
   1. inputs: fastai's validation batch vs the plain path's array, on every image: bit-for-bit equal, or the count not;
   2. probabilities: largest |onnxruntime - learner| over every image, temperature 1 and 1.7 (goal: <= 1e-4);
