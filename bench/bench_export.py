@@ -5,6 +5,9 @@ Folder: bench/real_folder.py's 480 real images (icons with alpha, LA and palette
 and 16-bit PNGs, EXIF-turned photos, one ~95-Mpixel PNG; the ~210-Mpixel file over PIL's limit left out, as the scan
 reports it), at 128 px (224 is the recipe's size for your own images: --size 224): large photos take the reduced
 decoding (JPEG draft, PIL reduce), which the digits never exercise. resnet18 from scratch (no weights here), one epoch.
+DataLoaders as `dataloaders` builds them by default (`presize=None`: presized where the images' median side is at
+least 2 x size and 64 px: on this folder, median side 256 px in the sample it reads, up to --size 128; --presize 0
+forces the plain path): `presized_side` records it.
 Measured:
   1. inputs: fastai's validation batch vs the plain path's array, on every image: bit-for-bit equal, or the count not;
   2. probabilities: largest |onnxruntime - learner| over every image, temperature 1 and 1.7 (goal: <= 1e-4);
@@ -13,7 +16,7 @@ Measured:
   4. inference: onnxruntime images/s vs fastai get_preds images/s on the same files, decoding included (a ratio).
 The last line is bench/run.py's JSON: the figure is a difference of probabilities (no time), its goal 1e-4.
 Run once; the machine is shared: the load average is printed with the figures. Threads: OMP_NUM_THREADS (1 here).
-Usage: python bench/bench_export.py [FOLDER] [--size 128] [--epochs 1]
+Usage: python bench/bench_export.py [FOLDER] [--size 128] [--epochs 1] [--presize 0|2]
 """
 import argparse, json, os, subprocess, sys, tempfile, time, warnings
 from pathlib import Path
@@ -25,6 +28,7 @@ import nnrecipe.export as ex
 
 ap = argparse.ArgumentParser(); ap.add_argument('folder', nargs='?', default=None)
 ap.add_argument('--size', type=int, default=128); ap.add_argument('--epochs', type=int, default=1)
+ap.add_argument('--presize', type=float, default=None, help="dataloaders' presize: None (auto), 0 (off), 2")
 a = ap.parse_args()
 root = Path(a.folder) if a.folder else cache_dir()/'real_folder'
 if not root.exists(): subprocess.run([sys.executable, str(Path(__file__).parent/'real_folder.py'), str(root)], check=True)
@@ -38,7 +42,8 @@ items = items[[readable(f) for f in items.fname]].reset_index(drop=True)
 fnames = list(items.fname)
 load0 = os.getloadavg()
 set_seed(0, reproducible=True)
-dls = dataloaders(items, size=a.size, bs=32, num_workers=0)
+dls = dataloaders(items, size=a.size, bs=32, num_workers=0, presize=a.presize,
+                  cache_dir=tempfile.mkdtemp(prefix='bench_export_presized_'))
 learn = recipe_learner(dls, 'resnet18', pretrained=False, metrics=accuracy)
 t = time.perf_counter()
 with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(a.epochs, 2e-3)
@@ -57,7 +62,7 @@ n_diff = 0
 for i in range(0, len(fnames), 32):
     fs = fnames[i:i+32]
     xb = learn.dls.test_dl(pd.DataFrame(dict(fname=fs)), bs=32).one_batch()[0].cpu().numpy()
-    x = np.stack([ex._array(ex._resize(ex._decode(f, pre['decode']), pre['resize']), pre) for f in fs])
+    x = np.stack([ex._input(f, pre) for f in fs])
     n_diff += int((x != xb).reshape(len(fs), -1).any(1).sum())
 # 2. probabilities, T = 1 and 1.7
 p1, ort_s, _ = timed(lambda: ex.onnx_parity(learn, onnx_path, fnames, 1.0))
@@ -73,7 +78,7 @@ learn.export(out/'final.pkl')
 # 4. inference speed, decoding included
 _, ort_wall, _ = timed(lambda: ex.onnx_predict(onnx_path, fnames))
 with learn.no_bar(): _, fa_wall, _ = timed(lambda: learn.get_preds(dl=learn.dls.test_dl(pd.DataFrame(dict(fname=fnames)), bs=64)))
-res = dict(folder=str(root), n_images=len(fnames), size=a.size, arch='resnet18 (from scratch)', epochs=a.epochs,
+res = dict(folder=str(root), n_images=len(fnames), size=a.size, presized_side=dls.presized, arch='resnet18 (from scratch)', epochs=a.epochs,
            train_seconds=round(train_s, 1), valid_accuracy=round(float(learn.validate()[1]), 3),
            inputs_not_bit_equal=n_diff, max_abs_diff_T1=p1['max_abs_diff'], max_abs_diff_T1_7=p17['max_abs_diff'],
            export_seconds=dict(wall=wall, cpu=cpu), export_noopt_seconds=dict(wall=wall_noopt, cpu=cpu_noopt),

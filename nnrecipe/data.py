@@ -476,9 +476,13 @@ def _pipeline(items, size, item_tfms, batch_tfms, bg:tuple, presize:float, min_s
     side = _work_side(items, size, presize) if item_tfms is None else None
     if side:
         opener = partial(_presized, side=side, bg=bg, cache=_presize_dir(cache, items))
-        if min_scale >= 1: return opener, [Resize(size, method=ResizeMethod.Squish)], batch_tfms, side   # no crop
-        crop = RandomResizedCropGPU(size, min_scale=min_scale, ratio=(1, 1))  # valid: the whole image, squished
-        return opener, [], [crop, *L(batch_tfms)], side
+        squish = Resize(size, method=ResizeMethod.Squish)   # PIL's bilinear resize of the cached image
+        if min_scale >= 1: return opener, [squish], batch_tfms, side   # no crop: training and validation squished
+        # validation squished on the item by PIL (an ONNX export redoes it exactly); training items stay side x side
+        # (they collate) until the random crop of the batch, which validation never sees
+        squish.split_idx = 1
+        crop = RandomResizedCropGPU(size, min_scale=min_scale, ratio=(1, 1)); crop.split_idx = 0
+        return opener, [squish], [crop, *L(batch_tfms)], side
     max_side = (max(size) if isinstance(size, (tuple, list)) else size) if item_tfms is None else None  # crops need all
     item_tfms = item_tfms if item_tfms is not None else Resize(size, method=ResizeMethod.Squish)
     return partial(_open_image, bg=bg, max_side=max_side), item_tfms, batch_tfms, None

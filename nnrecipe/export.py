@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np, torch
 from torch import nn
 from PIL import Image, ImageOps
-from fastai.vision.all import IntToFloatTensor, Normalize, RandomResizedCrop, Resize, ResizeMethod, ToTensor
+from fastai.vision.all import (IntToFloatTensor, Normalize, RandomResizedCrop, RandomResizedCropGPU, Resize,
+                               ResizeMethod, ToTensor)
 from .data import bg_rgb
 
 # %% auto #0
@@ -30,18 +31,21 @@ def _opener(dls)->tuple:
 def _decode_spec(dls, bg=None)->dict:
     "How `dls` decodes a file: EXIF, background under transparency, reduced decoding; refuses what PIL cannot redo."
     name, kw = _opener(dls)
-    if name == '_presized':
-        raise ValueError("These DataLoaders are presized (dataloaders(presize=...)): their validation images are resized "
-                         "by RandomResizedCropGPU with torch's interpolation, which PIL does not reproduce. Export a model "
-                         "trained with presize=0, as train_final trains the final model.")
-    if name != '_open_image':
+    if name not in ('_open_image', '_presized'):
         raise ValueError("These DataLoaders do not open images with nnrecipe.data.open_image, so their decoding (EXIF, "
                          "transparency) cannot be described: build them with nnrecipe.data.dataloaders.")
     found = [int(v) for v in kw.get('bg', (255, 255, 255))]
     if bg is not None and list(bg_rgb(bg)) != found:
         raise ValueError(f"bg={bg!r}, but the model was trained on images composited onto {tuple(found)}: pass "
                          f"bg={tuple(found)}, or leave bg out to use what the DataLoaders hold.")
-    return dict(exif_orientation=True, background=found, channels='RGB', reduce_max_side=kw.get('max_side'))
+    side = kw.get('side') if name == '_presized' else kw.get('max_side')   # presized: decoded for the working side
+    return dict(exif_orientation=True, background=found, channels='RGB', reduce_max_side=side)
+
+def _presize_spec(dls)->dict|None:
+    "The presized copy `dls` reads (nnrecipe.data's cache: the decoded image squished to side x side), or None."
+    name, kw = _opener(dls)
+    if name != '_presized': return None
+    return dict(side=int(kw['side']), method='squish', resample='bilinear', by='nnrecipe presizing (its cached copy)')
 
 # %% ../nbs/20_export.ipynb #3a94d765
 def _resample(mode)->str: return Image.Resampling(mode).name.lower()
@@ -74,6 +78,11 @@ def _scaling(after_batch)->dict:
         if isinstance(t, IntToFloatTensor) and t.div == 255: out['divide_by'] = 255
         elif isinstance(t, Normalize):
             out['normalize'] = dict(mean=t.mean.flatten().tolist(), std=t.std.flatten().tolist())
+        elif isinstance(t, RandomResizedCropGPU):   # presized by an nnrecipe whose crop also resized validation
+            raise ValueError(f"The validation batches are resized by {t!r}, with torch's interpolation, which PIL does "
+                             f"not reproduce (DataLoaders presized by an older nnrecipe). The weights do not depend on "
+                             f"it: set learn.dls = nnrecipe.data.dataloaders(items, size=...) with the same items and "
+                             f"size, and export again.")
         else: raise ValueError(f"The validation batches go through {t!r}, which the plain path cannot redo: remove it.")
     if out['divide_by'] is None: raise ValueError("The batches are not scaled by IntToFloatTensor (x / 255).")
     return out
@@ -92,10 +101,12 @@ def _softmax_loss(learn)->bool:
 # %% ../nbs/20_export.ipynb #d96e0d05
 def _steps(pre:dict)->list:
     "The preprocessing in words, in order."
-    d,r,n = pre['decode'], pre['resize'], pre['normalize']
+    d,p,r,n = pre['decode'], pre.get('presize'), pre['resize'], pre['normalize']
     big = (f"a file whose shorter side is at least 4 x {d['reduce_max_side']} px: a JPEG is decoded by PIL's draft at "
            f"sides >= {2*d['reduce_max_side']}, then the image is shrunk by PIL's reduce(k), k = shorter side // "
            f"{2*d['reduce_max_side']} (16-bit grey first scaled to 8 bits, palette transparency to RGBA)") if d['reduce_max_side'] else None
+    presize = (f"resize the whole image to {p['side']} x {p['side']}, ignoring its aspect ratio, with PIL's "
+               f"{p['resample']} filter, in 8 bits (the presized copy the model was trained on)") if p else None
     (W,H),m = r['size'], r['method']
     if m == 'squish': resize = f"resize the whole image to {W} x {H} (width x height), ignoring its aspect ratio"
     elif m == 'crop': resize = f"crop the largest centred box of aspect ratio {W}:{H}, resize it to {W} x {H}"
@@ -104,7 +115,7 @@ def _steps(pre:dict)->list:
         "open the file with PIL", big, "turn it upright by its EXIF orientation (PIL.ImageOps.exif_transpose)",
         "16-bit grey: divide by 257 and round to 8 bits",
         f"transparent pixels: composite onto the background RGB {tuple(d['background'])}, by the alpha channel",
-        "convert to RGB", f"{resize}, with PIL's {r['resample']} filter, in 8 bits",
+        "convert to RGB", presize, f"{resize}, with PIL's {r['resample']} filter, in 8 bits",
         f"float32, divided by {pre['divide_by']}, channels first (RGB, height, width)",
         f"subtract mean {n['mean']} and divide by std {n['std']}, per channel" if n else None,
         "stack into a batch: input 'image', float32, NCHW") if s]
@@ -129,9 +140,9 @@ def export_onnx(learn,                   # a trained fastai Learner whose DataLo
                          f"single-label classifiers, whose probabilities are softmax(logits / temperature).")
     if not temperature > 0: raise ValueError(f"temperature={temperature}: it must be > 0 (1 leaves the logits as they are).")
     dls = learn.dls
-    pre = dict(format='nnrecipe.preprocess/1', model=f'{name}.onnx', classes=[str(c) for c in dls.vocab],
-               temperature=float(temperature), decode=_decode_spec(dls, bg), resize=_resize_spec(dls.valid.after_item),
-               **_scaling(dls.valid.after_batch))
+    pre = dict(format='nnrecipe.preprocess/2', model=f'{name}.onnx', classes=[str(c) for c in dls.vocab],
+               temperature=float(temperature), decode=_decode_spec(dls, bg), presize=_presize_spec(dls),
+               resize=_resize_spec(dls.valid.after_item), **_scaling(dls.valid.after_batch))
     (w,h),c = pre['resize']['size'], len(pre['classes'])
     pre.update(input=dict(name='image', shape=['batch', 3, h, w], dtype='float32', layout='NCHW', channels='RGB'),
                output=dict(name='probs', shape=['batch', c], what='softmax(logits / temperature), classes in order'))
@@ -174,6 +185,10 @@ def _decode(fname, d:dict)->Image.Image:
     return im.convert('RGB')
 
 # %% ../nbs/20_export.ipynb #5d48180d
+def _presize(im:Image.Image, p:dict|None)->Image.Image:
+    "The presized copy of a decoded image (squished to side x side), as the model was trained on it; `im` if none."
+    return im.resize((p['side'], p['side']), getattr(Image.Resampling, p['resample'].upper())) if p else im
+
 def _resize(im:Image.Image, r:dict)->Image.Image:
     "fastai's validation resize, done by PIL as fastai does it."
     (W,H),(w,h),f = r['size'], im.size, getattr(Image.Resampling, r['resample'].upper())
@@ -190,6 +205,10 @@ def _array(im:Image.Image, pre:dict)->np.ndarray:
     n = pre['normalize']
     return (a - np.float32(n['mean'])[:, None, None]) / np.float32(n['std'])[:, None, None] if n else a
 
+def _input(fname, pre:dict)->np.ndarray:
+    "The network's input for one image file, by the JSON `pre`."
+    return _array(_resize(_presize(_decode(fname, pre['decode']), pre.get('presize')), pre['resize']), pre)
+
 # %% ../nbs/20_export.ipynb #6129d7ce
 def onnx_predict(path,        # the .onnx file `export_onnx` wrote (its NAME_preprocess.json beside it)
                  images,      # image files
@@ -202,7 +221,7 @@ def onnx_predict(path,        # the .onnx file `export_onnx` wrote (its NAME_pre
     sess = ort.InferenceSession(str(path), providers=['CPUExecutionProvider'])
     images, out = list(images), []
     for i in range(0, len(images), bs):
-        x = np.stack([_array(_resize(_decode(f, pre['decode']), pre['resize']), pre) for f in images[i:i+bs]])
+        x = np.stack([_input(f, pre) for f in images[i:i+bs]])
         out.append(sess.run(['probs'], {'image': x})[0])
     return np.concatenate(out) if out else np.zeros((0, len(pre['classes'])), np.float32)
 

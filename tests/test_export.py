@@ -67,20 +67,49 @@ def test_export_failure_keeps_the_card(final, learn, monkeypatch, capsys):
                                                                         'which the plain path cannot redo'}}
     assert 'WARNING: no ONNX export of final (ValueError' in capsys.readouterr().out
 
-def test_readme_snippet_is_onnx_predict(final):
-    "The README's plain inference code, run as written, gives `onnx_predict`'s probabilities, real files included."
-    from nnrecipe.export import onnx_predict
-    card, ex, run, onnx_path = final
+def _readme_probs(onnx_path, fnames):
+    "The README's plain inference code, run as written on `fnames`: its probabilities."
     sec = README.read_text().split('## Use the model without nnrecipe', 1)[1]
     code = re.search(r'```python\n(.*?)```', sec, re.S).group(1)
     tree = ast.parse(code)
     mods = {a.name.split('.')[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     mods |= {n.module.split('.')[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert mods == {'json', 'numpy', 'onnxruntime', 'PIL'}, mods   # nothing of torch, fastai or nnrecipe
-    # digits, and real files: transparency, EXIF, 16-bit, CMYK, and files large enough for the reduced decoding
-    fnames = list(run.items.fname[:8]) + sorted(str(f) for f in REAL.rglob('*') if f.is_file())
     code = re.sub(r"^MODEL = .*$", f"MODEL = {str(onnx_path)!r}", code, flags=re.M)
     code = re.sub(r"^IMAGES = .*$", f"IMAGES = {fnames!r}", code, flags=re.M)
     ns = {}
     exec(compile(code, 'README.md', 'exec'), ns)
-    np.testing.assert_array_equal(ns['probs'], onnx_predict(onnx_path, fnames))
+    return ns['probs']
+
+def test_readme_snippet_is_onnx_predict(final):
+    "The README's plain inference code, run as written, gives `onnx_predict`'s probabilities, real files included."
+    from nnrecipe.export import onnx_predict
+    card, ex, run, onnx_path = final
+    # digits, and real files: transparency, EXIF, 16-bit, CMYK, and files large enough for the reduced decoding
+    fnames = list(run.items.fname[:8]) + sorted(str(f) for f in REAL.rglob('*') if f.is_file())
+    np.testing.assert_array_equal(_readme_probs(onnx_path, fnames), onnx_predict(onnx_path, fnames))
+
+def test_presized_run_exports_with_parity(tmp_path, capsys):
+    "A run on real photos and logos (median side 96 px) at 32 px presizes by default; its model exports, with parity."
+    import shutil, torch
+    from torch import nn
+    from nnrecipe.data import dataloaders
+    from nnrecipe.export import onnx_predict
+    from nnrecipe.learner import recipe_learner
+    from nnrecipe.run import _portable, open_run
+    for c in ('photos', 'logos'): shutil.copytree(REAL/c, tmp_path/'large'/c)
+    run = open_run(tmp_path/'run', tmp_path/'large', seed=0, size=32)
+    dls = dataloaders(run.items, size=32, bs=8)
+    assert dls.presized == 64                            # on by default: min(2 x 32, the median side)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, stride=4), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 2))
+    learn = recipe_learner(dls, net, pretrained=False)
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-2)
+    ex = _portable(run, learn, {'temperature': 1.3}, 'final')['export']
+    assert 'error' not in ex and ex['parity_max_abs_diff'] <= 1e-4 and ex['n_parity'] == int(run.items.is_valid.sum()), ex
+    assert 'WARNING' not in capsys.readouterr().out
+    pre = json.loads((run.out/ex['preprocessing']).read_text())
+    assert pre['presize']['side'] == 64 and pre['decode']['reduce_max_side'] == 64 and pre['resize']['size'] == [32, 32]
+    fnames = list(run.items.fname)                       # training images too: not cropped once predicted
+    onnx_path = run.out/ex['onnx']
+    np.testing.assert_array_equal(_readme_probs(onnx_path, fnames), onnx_predict(onnx_path, fnames))

@@ -86,6 +86,10 @@ def test_training_crops_change_validation_does_not(real, tmp_path):
     assert t1[0].shape == (8, 3, 32, 32)
     assert not any(torch.equal(a, b) for a, b in zip(t1, t2))   # a new random crop every batch and epoch
     assert all(torch.equal(a, b) for a, b in zip(v1, v2))       # validation: the whole image, squished, every time
+    cached = [data._presized(f, 48, (255, 255, 255), tmp_path/'cache') for f in items.fname[items.is_valid][:8]]
+    pil = np.stack([np.asarray(im.resize((32, 32), Image.BILINEAR)) for im in cached]).transpose(0, 3, 1, 2)
+    assert torch.equal(v1[0].cpu(), torch.from_numpy(pil).float()/255)   # ... by PIL, as an ONNX export redoes it
+    assert {t.split_idx for t in dls.train.after_batch.fs if type(t).__name__ == 'RandomResizedCropGPU'} == {0}
     off = dataloaders(items, size=32, bs=8, cache_dir=tmp_path/'cache', presize=2, min_scale=1.).train.new(shuffle=False)
     assert all(torch.equal(a[0], b[0]) for a, b in zip(off, off))   # min_scale=1: no crop
     assert [type(t).__name__ for t in off.after_item.fs] == ['Resize', 'ToTensor'] and len(off.after_batch.fs) == 1
