@@ -55,7 +55,8 @@ def test_cli_run_on_a_csv(tmp_path):
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     assert f"Executed notebooks and results: {tmp_path/'run'}" in res.stdout
     got = json.loads((tmp_path/'run'/'00_start_here.json').read_text())
-    assert (got['n_items'], got['n_classes'], got['size']) == (120, 10, 32)
+    # 12 a class: one of each class's training images set aside as the test split (10%, at least one)
+    assert (got['n_items'], got['n_test'], got['n_classes'], got['size']) == (110, 10, 10, 32)
 
 def test_torch_jit_warning_silenced_and_only_it():
     "Importing nnrecipe (which imports fastai) hides torch's `torch.jit.script` FutureWarning, and no other warning."
