@@ -416,7 +416,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                        'nnrecipe.label_issues._oof_splits': ('label_issues.html#_oof_splits', 'nnrecipe/label_issues.py'),
                                        'nnrecipe.label_issues._out_of_fold': ('label_issues.html#_out_of_fold', 'nnrecipe/label_issues.py'),
                                        'nnrecipe.label_issues._side': ('label_issues.html#_side', 'nnrecipe/label_issues.py'),
-                                       'nnrecipe.label_issues._stored_side': ('label_issues.html#_stored_side', 'nnrecipe/label_issues.py'),
                                        'nnrecipe.label_issues._torch_threads': ( 'label_issues.html#_torch_threads',
                                                                                  'nnrecipe/label_issues.py'),
                                        'nnrecipe.label_issues._weak_model_warning': ( 'label_issues.html#_weak_model_warning',

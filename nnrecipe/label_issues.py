@@ -159,18 +159,7 @@ def _fold_probs(x, y, tr, va, n_out:int, arch, epochs:int, lr:float, bs:int, see
     return p.numpy()
 
 # %% ../nbs/08_label_issues.ipynb #fccbf918
-def _stored_side(fnames, n:int=64, seed:int=0)->int|None:
-    "Median shorter side of up to `n` of the files, read from their headers (nothing decoded); None if none opens."
-    import warnings
-    fs = [fnames[i] for i in np.random.default_rng(seed).permutation(len(fnames))[:n]]
-    sides = []
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-        for f in fs:
-            try:
-                with Image.open(f) as im: sides.append(min(im.size))
-            except Exception: pass  # unreadable or too large for PIL: it says nothing about the others
-    return int(np.median(sides)) if sides else None
+from .data import _median_side  # the median side from headers: the same sample and reading `dataloaders` presizes on
 
 # %% ../nbs/08_label_issues.ipynb #eaacefcb
 def _side(stored:int|None, lo:int, hi:int, frac:float=1.)->int:
@@ -191,7 +180,7 @@ def oof_settings(items:pd.DataFrame,   # fname, label
     "What `out_of_fold` uses for these items: ImageNet features and a linear head, or a small CNN sized from the data."
     from nnrecipe.core import default_device
     from nnrecipe.learner import use_pretrained
-    stored, n = _stored_side(items.fname.tolist()), len(items)
+    stored, n = _median_side(items), len(items)
     use,note = (False, 'trained from scratch (as asked).') if arch is not None else use_pretrained(backbone, pretrained)
     if use:
         hi = 224 if default_device().type == 'cuda' else 128

@@ -297,6 +297,7 @@ def baseline(self:_Climb):
                          f"{b['valid_loss']:.3f}, gap {b['gap']:+.3f}; accuracy {b['train_metric']:.3f} on training, "
                          f"{b['metric']:.3f} on validation.")
 
+# %% ../nbs/15_ladder.ipynb #3836f5b1
 def _drawn(items:pd.DataFrame, c:dict)->str:
     "Which training images the noise run of configuration `c` trains on, in words: the same, or another draw."
     n_all,n = int((~items.is_valid).sum()),int((~_used_items(items, c).is_valid).sum())
@@ -320,6 +321,7 @@ def noise_run(self:_Climb)->dict|None:
                          "(the cost: one extra training, as long as the baseline's).")
     return r
 
+# %% ../nbs/15_ladder.ipynb #690e91ca
 @patch
 def learning_curve(self:_Climb, fractions, per_doubling:float):
     "The same configuration on nested fractions of the training split: would more data help?"
