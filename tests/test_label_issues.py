@@ -50,14 +50,14 @@ def test_cached_weights_choose_features_and_a_linear_head(items, planted, tmp_pa
     assert oof_settings(items)['method'] == 'trained'
 
 def test_size_follows_the_stored_images(tmp_path, items):
-    "Half the stored side, clipped to [16, 32]: 32-px digits at 16 px, 48-px images at 24, 400-px ones at 32."
+    "Half the stored side, clipped to [16, 48]: 32-px digits at 16 px, 48-px images at 24, 400-px ones at 48."
     from PIL import Image
     for side in (48, 400):
         for i in range(6):
             d = tmp_path/str(side)/'ab'[i % 2]; d.mkdir(parents=True, exist_ok=True)
             Image.new('RGB', (side + 50, side)).save(d/f'{i}.png')
     got = [oof_settings(it, pretrained=False) for it in (items, load_items(tmp_path/'48'), load_items(tmp_path/'400'))]
-    assert [s['size'] for s in got] == [16, 24, 32]
+    assert [s['size'] for s in got] == [16, 24, 48]
     assert [s['repeats'] for s in got] == [2, 1, 1]   # above 16 px the wider CNN, once over the folds
 
 def test_random_labels_are_not_shown_as_issues(capsys):
