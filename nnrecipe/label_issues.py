@@ -186,7 +186,7 @@ def oof_settings(items:pd.DataFrame,   # fname, label
         hi = 224 if default_device().type == 'cuda' else 128
         return dict(method='features', arch=str(backbone), size=size or _side(stored, 64, hi), epochs=0,
                     repeats=repeats or 2, bs=bs or 64, note=f"{note} Its frozen features and a linear head per fold.")
-    # the cap: on the shapes (128 px, 8% flipped, 3 flip seeds) out-of-fold accuracy 0.74 at 32 px, 0.88 at 48 (40: 0.83)
+    # the cap: on the shapes (128 px, 8% flipped, 3 flip seeds) out-of-fold accuracy 0.74 at 32 px, 0.87 at 48 (40, one seed: 0.83)
     arch, size = arch or 'small', size or _side(stored, 16, 48, 0.5)
     wide = arch == 'small' and size > 16
     # about as many optimiser steps per fold as the digits get (1,437 training images, bs 64, 8 epochs): 180
