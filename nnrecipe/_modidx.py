@@ -154,6 +154,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'nnrecipe.data._made': ('data.html#_made', 'nnrecipe/data.py'),
                                'nnrecipe.data._median_side': ('data.html#_median_side', 'nnrecipe/data.py'),
                                'nnrecipe.data._open_image': ('data.html#_open_image', 'nnrecipe/data.py'),
+                               'nnrecipe.data._open_plain': ('data.html#_open_plain', 'nnrecipe/data.py'),
                                'nnrecipe.data._pipeline': ('data.html#_pipeline', 'nnrecipe/data.py'),
                                'nnrecipe.data._polygon': ('data.html#_polygon', 'nnrecipe/data.py'),
                                'nnrecipe.data._presize_dir': ('data.html#_presize_dir', 'nnrecipe/data.py'),

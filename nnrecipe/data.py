@@ -470,6 +470,21 @@ def _presize_dir(cache, items:pd.DataFrame)->Path:
                                 f"there. Pass a folder outside it, e.g. under the run folder (runs/NAME/presized).")
     return cache
 
+# %% ../nbs/01_data.ipynb #ce0171cd
+def _open_plain(fn, bg=WHITE, max_side:int=None, cache=None)->PILImage:
+    "`_open_image`, except that an image over PIL's warning limit is read from the presized cache, decoded once."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+            im = Image.open(fn)   # the header only
+    except Exception: return _open_image(fn, bg, max_side)   # fails with the path and what to do
+    if cache is not None and max_side and im.width*im.height > (Image.MAX_IMAGE_PIXELS or float('inf')):
+        im.close(); return _presized(fn, 2*max_side, bg, cache)
+    try: out = open_image(im, bg, max_side)
+    except Exception: im.close(); return _open_image(fn, bg, max_side)   # broken: opened again for the error with its path
+    if out is not im: im.close()   # as `open_image` does: `out` holds its own pixels
+    return PILImage.create(out)
+
 # %% ../nbs/01_data.ipynb #23cec030
 def _pipeline(items, size, item_tfms, batch_tfms, bg:tuple, presize:float, min_scale:float, cache):
     "Opener, item and batch transforms, and the working side (None: plain path) of `dataloaders`."
@@ -485,7 +500,8 @@ def _pipeline(items, size, item_tfms, batch_tfms, bg:tuple, presize:float, min_s
         return opener, [squish], [crop, *L(batch_tfms)], side
     max_side = (max(size) if isinstance(size, (tuple, list)) else size) if item_tfms is None else None  # crops need all
     item_tfms = item_tfms if item_tfms is not None else Resize(size, method=ResizeMethod.Squish)
-    return partial(_open_image, bg=bg, max_side=max_side), item_tfms, batch_tfms, None
+    huge_cache = _presize_dir(cache, items) if max_side else None   # only the rare image over PIL's warning limit
+    return partial(_open_plain, bg=bg, max_side=max_side, cache=huge_cache), item_tfms, batch_tfms, None
 
 # %% ../nbs/01_data.ipynb #438f5012
 def _check_items(items:pd.DataFrame):

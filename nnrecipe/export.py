@@ -31,7 +31,7 @@ def _opener(dls)->tuple:
 def _decode_spec(dls, bg=None)->dict:
     "How `dls` decodes a file: EXIF, background under transparency, reduced decoding; refuses what PIL cannot redo."
     name, kw = _opener(dls)
-    if name not in ('_open_image', '_presized'):
+    if name not in ('_open_image', '_open_plain', '_presized'):   # _open_plain: _open_image, the rare huge file cached
         raise ValueError("These DataLoaders do not open images with nnrecipe.data.open_image, so their decoding (EXIF, "
                          "transparency) cannot be described: build them with nnrecipe.data.dataloaders.")
     found = [int(v) for v in kw.get('bg', (255, 255, 255))]

@@ -5,7 +5,7 @@ import numpy as np, pandas as pd, pytest, torch
 from PIL import Image, ImageFile
 from fastai.vision.all import PILImage
 import nnrecipe.scan as scan_mod
-from nnrecipe.data import ImageTooLarge, dataloaders, load_items, open_image
+from nnrecipe.data import ImageTooLarge, dataloaders, image_size, load_items, open_image
 from nnrecipe.scan import scan
 from nnrecipe.issues import find_issues
 
@@ -97,3 +97,28 @@ def test_over_the_limit_reported_never_decoded(tmp_path, monkeypatch):
         open_image(tmp_path/'a'/'huge.png')
     assert loads == []
     assert find_issues(df).counts() == {'unreadable': 1}
+
+def test_huge_decoded_once_without_presizing(tmp_path, monkeypatch):
+    "Small images, presizing off: the one 90-Mpixel PNG among them is decoded once in two epochs, then read from the cache."
+    import shutil
+    from nnrecipe.data import _open_image
+    for f in sorted((FOLDER/'icons').glob('*_rgba.png')) + sorted((FOLDER/'icons').glob('*_la.png')):
+        d = tmp_path/'imgs'/f.stem.split('_')[-1]; d.mkdir(parents=True, exist_ok=True); shutil.copy(f, d)
+    shutil.copy(REAL/'huge_90mpx.png', tmp_path/'imgs'/'la')
+    items = load_items(tmp_path/'imgs', valid_pct=0.25)
+    items.loc[items.fname.str.endswith('huge_90mpx.png'), 'is_valid'] = False
+    import nnrecipe.data as data_mod
+    opened, real = [], data_mod.open_image   # every decode goes through it, given a path or an opened image
+    monkeypatch.setattr(data_mod, 'open_image', lambda fn, *a, **k: opened.append(getattr(fn, 'size', None) or
+                                                                             image_size(fn)) or real(fn, *a, **k))
+    dls = dataloaders(items, size=32, bs=4, presize=0, cache_dir=tmp_path/'cache')
+    assert dls.presized is None                                    # the plain path: the icons are 48 px
+    for _ in range(2):
+        for dl in (dls.train, dls.valid):
+            for _ in dl: pass
+    assert opened.count((10000, 9000)) == 1 and len(opened) > 2*len(items)   # decoded once, not once an epoch
+    assert len(list((tmp_path/'cache').glob('*.bmp'))) == 1        # and only it is cached
+    huge = items.fname[items.fname.str.endswith('huge_90mpx.png')].iloc[0]
+    got = dls.train.after_item(dls.train.dataset[int(np.flatnonzero(dls.train.items.fname == huge)[0])])[0]
+    want = np.asarray(_open_image(huge, max_side=32).resize((32, 32), Image.BILINEAR)).transpose(2, 0, 1)
+    assert got.shape == (3, 32, 32) and np.abs(got.numpy().astype(int) - want.astype(int)).mean() < 8   # the same picture
