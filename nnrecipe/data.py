@@ -473,17 +473,14 @@ def _presize_dir(cache, items:pd.DataFrame)->Path:
 # %% ../nbs/01_data.ipynb #ce0171cd
 def _open_plain(fn, bg=WHITE, max_side:int=None, cache=None)->PILImage:
     "`_open_image`, except that an image over PIL's warning limit is read from the presized cache, decoded once."
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-            im = Image.open(fn)   # the header only
-    except Exception: return _open_image(fn, bg, max_side)   # fails with the path and what to do
-    if cache is not None and max_side and im.width*im.height > (Image.MAX_IMAGE_PIXELS or float('inf')):
-        im.close(); return _presized(fn, 2*max_side, bg, cache)
-    try: out = open_image(im, bg, max_side)
-    except Exception: im.close(); return _open_image(fn, bg, max_side)   # broken: opened again for the error with its path
-    if out is not im: im.close()   # as `open_image` does: `out` holds its own pixels
-    return PILImage.create(out)
+    if cache is not None and max_side:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', Image.DecompressionBombWarning)
+                with Image.open(fn) as im: n = im.width*im.height   # the header only
+        except Exception: n = 0   # unreadable: `_open_image` fails with the path and what to do
+        if n > (Image.MAX_IMAGE_PIXELS or float('inf')): return _presized(fn, 2*max_side, bg, cache)
+    return _open_image(fn, bg, max_side)
 
 # %% ../nbs/01_data.ipynb #23cec030
 def _pipeline(items, size, item_tfms, batch_tfms, bg:tuple, presize:float, min_scale:float, cache):

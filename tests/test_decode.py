@@ -108,9 +108,8 @@ def test_huge_decoded_once_without_presizing(tmp_path, monkeypatch):
     items = load_items(tmp_path/'imgs', valid_pct=0.25)
     items.loc[items.fname.str.endswith('huge_90mpx.png'), 'is_valid'] = False
     import nnrecipe.data as data_mod
-    opened, real = [], data_mod.open_image   # every decode goes through it, given a path or an opened image
-    monkeypatch.setattr(data_mod, 'open_image', lambda fn, *a, **k: opened.append(getattr(fn, 'size', None) or
-                                                                             image_size(fn)) or real(fn, *a, **k))
+    opened, real = [], data_mod.open_image   # every decode goes through it
+    monkeypatch.setattr(data_mod, 'open_image', lambda fn, *a, **k: opened.append(image_size(fn)) or real(fn, *a, **k))
     dls = dataloaders(items, size=32, bs=4, presize=0, cache_dir=tmp_path/'cache')
     assert dls.presized is None                                    # the plain path: the icons are 48 px
     for _ in range(2):
