@@ -497,7 +497,8 @@ def _pipeline(items, size, item_tfms, batch_tfms, bg:tuple, presize:float, min_s
         return opener, [squish], [crop, *L(batch_tfms)], side
     max_side = (max(size) if isinstance(size, (tuple, list)) else size) if item_tfms is None else None  # crops need all
     item_tfms = item_tfms if item_tfms is not None else Resize(size, method=ResizeMethod.Squish)
-    huge_cache = _presize_dir(cache, items) if max_side else None   # only the rare image over PIL's warning limit
+    try: huge_cache = _presize_dir(cache, items) if max_side else None   # only the rare image over PIL's warning limit
+    except ValueError: huge_cache = None   # a cache inside the images' folder: never written to; huge files decoded each time
     return partial(_open_plain, bg=bg, max_side=max_side, cache=huge_cache), item_tfms, batch_tfms, None
 
 # %% ../nbs/01_data.ipynb #438f5012
