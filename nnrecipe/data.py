@@ -474,12 +474,9 @@ def _presize_dir(cache, items:pd.DataFrame)->Path:
 def _open_plain(fn, bg=WHITE, max_side:int=None, cache=None)->PILImage:
     "`_open_image`, except that an image over PIL's warning limit is read from the presized cache, decoded once."
     if cache is not None and max_side:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore', Image.DecompressionBombWarning)
-                with Image.open(fn) as im: n = im.width*im.height   # the header only
-        except Exception: n = 0   # unreadable: `_open_image` fails with the path and what to do
-        if n > (Image.MAX_IMAGE_PIXELS or float('inf')): return _presized(fn, 2*max_side, bg, cache)
+        try: w, h = image_size(fn)   # the header only
+        except Exception: w = h = 0   # unreadable: `_open_image` fails with the path and what to do
+        if w*h > (Image.MAX_IMAGE_PIXELS or float('inf')): return _presized(fn, 2*max_side, bg, cache)
     return _open_image(fn, bg, max_side)
 
 # %% ../nbs/01_data.ipynb #23cec030
